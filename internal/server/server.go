@@ -1,0 +1,286 @@
+// Package server composes the control plane that `skiff server` runs:
+// certificates, etcd, the object store, the API server and (as they are
+// built) the scheduler, controllers and node agent, with one readiness
+// signal for all of them.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skiff-io/skiff/internal/admission"
+	"github.com/skiff-io/skiff/internal/apiserver"
+	"github.com/skiff-io/skiff/internal/apiserver/openapi"
+	"github.com/skiff-io/skiff/internal/apiserver/patch"
+	"github.com/skiff-io/skiff/internal/etcd"
+	"github.com/skiff-io/skiff/internal/pki"
+	"github.com/skiff-io/skiff/internal/registry"
+	"github.com/skiff-io/skiff/internal/registry/all"
+	"github.com/skiff-io/skiff/internal/storage"
+	"github.com/skiff-io/skiff/internal/version"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+)
+
+// Config is what `skiff server`'s flags set.
+type Config struct {
+	DataDir     string
+	BindAddress string // address the API server listens on ("" = all)
+	HTTPSPort   int    // 0 picks a free port (tests)
+	// EtcdServers, when set, are an external etcd cluster's client URLs.
+	EtcdServers    []string
+	EtcdClientPort int
+	EtcdPeerPort   int
+	ServiceCIDR    string
+	NodePortRange  string // "30000-32767"
+	TLSSANs        []string
+
+	DisableAgent, DisableScheduler, DisableControllers bool
+	Logger                                             *slog.Logger
+}
+
+// Server is a running control plane.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	ready chan struct{}
+
+	mu         sync.Mutex
+	url        string
+	kubeconfig string
+}
+
+// New checks cfg and returns a Server; nothing starts until Run.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: data dir is required")
+	}
+	if cfg.ServiceCIDR == "" {
+		cfg.ServiceCIDR = pki.DefaultServiceCIDR
+	}
+	if cfg.NodePortRange == "" {
+		cfg.NodePortRange = "30000-32767"
+	}
+	if _, _, err := parsePortRange(cfg.NodePortRange); err != nil {
+		return nil, err
+	}
+	if _, _, err := net.ParseCIDR(cfg.ServiceCIDR); err != nil {
+		return nil, fmt.Errorf("--service-cidr %q: %w", cfg.ServiceCIDR, err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+}
+
+func parsePortRange(s string) (int, int, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.Atoi(lo)
+	b, err2 := strconv.Atoi(hi)
+	if !ok || err1 != nil || err2 != nil || a <= 0 || b > 65535 || a > b {
+		return 0, 0, fmt.Errorf("invalid node port range %q: want LOW-HIGH", s)
+	}
+	return a, b, nil
+}
+
+// Ready is closed once the API server answers and the bootstrap objects
+// exist.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// URL is the API server's https URL (known once Run has started listening).
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// AdminKubeconfig is the path of the admin kubeconfig.
+func (s *Server) AdminKubeconfig() string {
+	return filepath.Join(s.cfg.DataDir, "admin.kubeconfig")
+}
+
+// Run starts every component and blocks until ctx ends, then shuts down.
+func (s *Server) Run(ctx context.Context) error {
+	start := time.Now()
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.BindAddress, strconv.Itoa(s.cfg.HTTPSPort)))
+	if err != nil {
+		return fmt.Errorf("listening for the API server: %w", err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	bundle, err := pki.Ensure(pki.Config{Dir: s.cfg.DataDir, ServiceCIDR: s.cfg.ServiceCIDR, ExtraSANs: s.cfg.TLSSANs, APIServerURL: url})
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	s.mu.Lock()
+	s.url, s.kubeconfig = url, bundle.KubeconfigPath
+	s.mu.Unlock()
+
+	db, err := etcd.New(etcd.Config{DataDir: filepath.Join(s.cfg.DataDir, "etcd"), Servers: s.cfg.EtcdServers,
+		ClientPort: s.cfg.EtcdClientPort, PeerPort: s.cfg.EtcdPeerPort})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	run := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	store, err := storage.New(storage.Config{Client: db.Client(), Logger: s.log})
+	if err != nil {
+		db.Close()
+		return err
+	}
+	api, err := s.newAPIServer(store)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	run("storage", store.Run)
+	select {
+	case <-store.Ready():
+	case <-ctx.Done():
+		db.Close()
+		return nil
+	}
+
+	srv := &http.Server{
+		Handler:           authenticate(api),
+		TLSConfig:         bundle.ServerTLSConfig(),
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	run("https", func(ctx context.Context) error {
+		if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	loopback, err := s.loopbackClient(bundle, url)
+	if err != nil {
+		cancel()
+	} else if err = bootstrap(ctx, loopback, s.cfg.ServiceCIDR, port); err == nil {
+		s.log.Info("skiff server ready", "url", url, "kubeconfig", bundle.KubeconfigPath, "startup", time.Since(start).Round(time.Millisecond))
+		close(s.ready)
+	}
+	if err != nil {
+		errc <- fmt.Errorf("bootstrap: %w", err)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 3*time.Second)
+	defer stop()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Watches never finish on their own: close what is left.
+		srv.Close()
+	}
+	wg.Wait()
+	db.Close()
+	return runErr
+}
+
+// newAPIServer builds the API server and its collaborators.
+func (s *Server) newAPIServer(store *storage.Store) (*apiserver.Server, error) {
+	resources := all.Resources()
+	byKind := map[schema.GroupVersionKind]*registry.Resource{}
+	for _, r := range resources {
+		byKind[r.GroupVersionKind()] = r
+	}
+	fields := patch.NewManager(scheme.Scheme, patch.WithDefaulter(func(obj runtime.Object) {
+		if r := byKind[obj.GetObjectKind().GroupVersionKind()]; r != nil {
+			r.Strategy.Default(obj)
+		}
+	}))
+	nsStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "namespaces"},
+		Kind: corev1.SchemeGroupVersion.WithKind("Namespace"), New: func() runtime.Object { return &corev1.Namespace{} }})
+	svcStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "services"},
+		Kind: corev1.SchemeGroupVersion.WithKind("Service"), New: func() runtime.Object { return &corev1.Service{} }, Namespaced: true})
+	lo, hi, _ := parsePortRange(s.cfg.NodePortRange)
+	alloc, err := admission.NewServiceAllocator(s.cfg.ServiceCIDR, lo, hi, func() ([]*corev1.Service, error) {
+		res, err := svcStore.List(context.Background(), storage.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*corev1.Service, 0, len(res.Items))
+		for _, it := range res.Items {
+			out = append(out, it.(*corev1.Service))
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lifecycle := &admission.NamespaceLifecycle{Get: func(name string) (*corev1.Namespace, error) {
+		if obj, err := nsStore.GetCached("", name); err == nil {
+			return obj.(*corev1.Namespace), nil
+		}
+		// The cache may not have seen a namespace created a moment ago.
+		obj, err := nsStore.Get(context.Background(), "", name)
+		if err != nil {
+			return nil, err
+		}
+		return obj.(*corev1.Namespace), nil
+	}}
+	return apiserver.New(apiserver.Config{
+		Store:        store,
+		Resources:    resources,
+		Scheme:       scheme.Scheme,
+		OpenAPI:      openapi.New(resources),
+		FieldManager: fields,
+		Admission:    []apiserver.Admission{lifecycle, alloc},
+		Version:      version.Info(),
+		Logger:       s.log,
+		Ready: func() error {
+			select {
+			case <-s.ready:
+				return nil
+			default:
+				return errors.New("not ready")
+			}
+		},
+	})
+}
+
+// loopbackClient returns credentials for the server's own in-process
+// clients: a fresh certificate in system:masters, never written to disk.
+func (s *Server) loopbackClient(bundle *pki.Bundle, url string) (*loopback, error) {
+	certPEM, keyPEM, err := bundle.IssueClientCert("system:apiserver", []string{"system:masters"}, 365*24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return &loopback{url: url, caPEM: bundle.CAPEM(), certPEM: certPEM, keyPEM: keyPEM, cert: cert}, nil
+}
