@@ -197,7 +197,7 @@ func (s *ServiceAllocator) allocateIPs(svc, old *corev1.Service, got *allocation
 		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = ip, []string{ip}
 		return nil
 	}
-	for i, raw := range svc.Spec.ClusterIPs {
+	for _, raw := range svc.Spec.ClusterIPs {
 		if raw == corev1.ClusterIPNone {
 			continue
 		}
@@ -207,14 +207,29 @@ func (s *ServiceAllocator) allocateIPs(svc, old *corev1.Service, got *allocation
 		}
 		key := ip.String()
 		switch {
-		case !s.cidr.Contains(ip) || ip.Equal(s.cidr.IP):
-			return field.ErrorList{field.Invalid(path.Index(i), raw, fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", raw, raw, s.cidr))}
+		case !s.cidr.Contains(ip) || ip.Equal(s.cidr.IP) || s.isBroadcast(ip):
+			return field.ErrorList{field.Invalid(path, svc.Spec.ClusterIPs, fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", raw, raw, s.cidr))}
 		case s.ips[key]:
-			return field.ErrorList{field.Invalid(path.Index(i), raw, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", raw))}
+			return field.ErrorList{field.Invalid(path, svc.Spec.ClusterIPs, fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", raw))}
 		}
 		s.ips[key], got.ips = true, append(got.ips, key)
 	}
 	return nil
+}
+
+// isBroadcast reports whether ip is the last address of an IPv4 range,
+// which Kubernetes never hands out.
+func (s *ServiceAllocator) isBroadcast(ip net.IP) bool {
+	v4, base := ip.To4(), s.cidr.IP.To4()
+	if v4 == nil || base == nil {
+		return false
+	}
+	for i := range v4 {
+		if v4[i] != base[i]|^s.cidr.Mask[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // randomIP picks a free address, avoiding the network address, the

@@ -136,7 +136,7 @@ func (h *resourceHandler) deleteObject(ctx context.Context, namespace, name stri
 		if dryRun {
 			return cur, true, nil
 		}
-		updated, _, err := h.updateObject(ctx, requestInfo{Namespace: namespace, Name: name}, subDelete, writeOptions{fieldManager: "skiff-apiserver"}, func(c runtime.Object) (runtime.Object, error) {
+		updated, _, err := h.updateObject(ctx, nil, requestInfo{Namespace: namespace, Name: name}, subDelete, writeOptions{fieldManager: "skiff-apiserver"}, func(c runtime.Object) (runtime.Object, error) {
 			if err := checkPreconditions(h, name, c, opts.Preconditions); err != nil {
 				return nil, err
 			}

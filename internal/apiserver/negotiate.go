@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,7 +60,8 @@ func negotiate(r *http.Request) (output, error) {
 		case "application/yaml":
 			out.yaml = true
 		case protobufType:
-			if params["as"] != "" && params["as"] != "PartialObjectMetadata" && params["as"] != "PartialObjectMetadataList" {
+			// Tables are JSON only; metadata views come in protobuf too.
+			if params["as"] == "Table" {
 				continue
 			}
 			out.protobuf = true
@@ -132,17 +134,31 @@ func (d *decoder) decodeBody(w http.ResponseWriter, r *http.Request, data []byte
 		return nil, err
 	}
 	ser := d.json
-	if isYAML(r.Header.Get("Content-Type")) {
-		ser = d.yaml
-	} else if isProtobuf(r.Header.Get("Content-Type")) {
+	switch ct := r.Header.Get("Content-Type"); {
+	case isYAML(ct):
+		// Convert first so that malformed YAML is reported as Kubernetes
+		// does; duplicate keys count as duplicate fields.
+		j, err := yaml.YAMLToJSONStrict(data)
+		if err != nil {
+			if j, err2 := yaml.YAMLToJSON(data); err2 == nil && validation != metav1.FieldValidationStrict {
+				if validation == metav1.FieldValidationWarn {
+					addWarning(w, err.Error())
+				}
+				data = j
+				break
+			}
+			return nil, unrecognized(into, fmt.Errorf("error converting YAML to JSON: %w", err), data)
+		}
+		data = j
+	case isProtobuf(ct):
 		ser = d.protobuf
-	} else if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+	case ct != "" && !isJSON(ct):
 		return nil, unsupportedMediaType(ct, bodyMediaTypes...)
 	}
 	obj, actual, err := ser.Decode(data, &gvk, into)
 	if err != nil && runtime.IsStrictDecodingError(err) && obj != nil {
 		if validation == metav1.FieldValidationStrict {
-			return nil, apierrors.NewBadRequest(err.Error())
+			return nil, cannotHandle(actual, gvk, err)
 		}
 		if validation == metav1.FieldValidationWarn {
 			if se, ok := err.(interface{ Errors() []error }); ok {
@@ -154,7 +170,10 @@ func (d *decoder) decodeBody(w http.ResponseWriter, r *http.Request, data []byte
 		err = nil
 	}
 	if err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
+		if actual != nil && actual.Kind != "" {
+			return nil, cannotHandle(actual, gvk, err)
+		}
+		return nil, unrecognized(into, err, data)
 	}
 	if actual != nil && *actual != gvk {
 		if actual.GroupVersion() != gvk.GroupVersion() {
@@ -163,6 +182,27 @@ func (d *decoder) decodeBody(w http.ResponseWriter, r *http.Request, data []byte
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the kind in the data (%s) does not match the expected kind (%s)", actual.Kind, gvk.Kind))
 	}
 	return obj, nil
+}
+
+// cannotHandle is Kubernetes' 400 for a body of a known kind that does not
+// decode: "Deployment in version "v1" cannot be handled as a Deployment: …".
+func cannotHandle(actual *schema.GroupVersionKind, want schema.GroupVersionKind, err error) error {
+	got := want
+	if actual != nil && actual.Kind != "" {
+		got = *actual
+	}
+	return apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", got.Kind, got.Version, want.Kind, err))
+}
+
+// unrecognized is Kubernetes' 400 for a body whose kind cannot even be
+// read, quoting its first 30 bytes.
+func unrecognized(into runtime.Object, err error, body []byte) error {
+	kind := reflect.TypeOf(into).Elem().Name()
+	summary := string(body)
+	if len(summary) > 30 {
+		summary = summary[:30] + " ..."
+	}
+	return apierrors.NewBadRequest(fmt.Sprintf("the object provided is unrecognized (must be of type %s): %v (%s)", kind, err, summary))
 }
 
 func isYAML(ct string) bool {
@@ -182,6 +222,9 @@ func isJSON(ct string) bool {
 
 // addWarning adds a Kubernetes-style Warning header.
 func addWarning(w http.ResponseWriter, msg string) {
+	if w == nil {
+		return
+	}
 	w.Header().Add("Warning", fmt.Sprintf("299 - %q", msg))
 }
 

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -53,7 +55,12 @@ func (h *resourceHandler) serveScale(ctx context.Context, w http.ResponseWriter,
 		if obj, err = h.served(obj); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, out, h.toScale(obj))
+		scale := h.toScale(obj)
+		if out.kind == outTable {
+			writeJSON(w, http.StatusOK, out, scaleTable(scale, out.tableGroupV))
+			return nil
+		}
+		writeJSON(w, http.StatusOK, out, scale)
 		return nil
 	case "update", "patch":
 	default:
@@ -92,7 +99,7 @@ func (h *resourceHandler) serveScale(ctx context.Context, w http.ResponseWriter,
 			return p.(*autoscalingv1.Scale), nil
 		}
 	}
-	updated, _, err := h.updateObject(ctx, info, "scale", opts, func(cur runtime.Object) (runtime.Object, error) {
+	updated, _, err := h.updateObject(ctx, w, info, "scale", opts, func(cur runtime.Object) (runtime.Object, error) {
 		sc, err := newScale(h.toScale(cur))
 		if err != nil {
 			return nil, err
@@ -234,7 +241,7 @@ func (h *resourceHandler) evict(ctx context.Context, w http.ResponseWriter, r *h
 				continue
 			}
 			if pdb.Status.DisruptionsAllowed < 1 {
-				err := apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 10)
+				err := apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0)
 				err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{Type: policyv1.DisruptionBudgetCause,
 					Message: fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", pdb.Name, pdb.Status.DesiredHealthy, pdb.Status.CurrentHealthy)})
 				return err
@@ -301,4 +308,23 @@ func validateFinalizers(ns *corev1.Namespace) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// scaleTable prints a Scale as `kubectl get --subresource=scale` shows it.
+func scaleTable(sc *autoscalingv1.Scale, groupVersion string) *metav1.Table {
+	age := "<unknown>"
+	if !sc.CreationTimestamp.IsZero() {
+		age = duration.HumanDuration(time.Since(sc.CreationTimestamp.Time))
+	}
+	raw, _ := json.Marshal(partialMetadata(sc))
+	return &metav1.Table{
+		TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: groupVersion},
+		ColumnDefinitions: []metav1.TableColumnDefinition{
+			{Name: "Name", Type: "string", Format: "name", Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]},
+			{Name: "Desired", Type: "integer", Description: autoscalingv1.ScaleSpec{}.SwaggerDoc()["replicas"]},
+			{Name: "Available", Type: "integer", Description: autoscalingv1.ScaleStatus{}.SwaggerDoc()["replicas"]},
+			{Name: "Age", Type: "string", Description: metav1.ObjectMeta{}.SwaggerDoc()["creationTimestamp"]},
+		},
+		Rows: []metav1.TableRow{{Cells: []interface{}{sc.Name, int64(sc.Spec.Replicas), int64(sc.Status.Replicas), age}, Object: runtime.RawExtension{Raw: raw}}},
+	}
 }

@@ -103,7 +103,7 @@ func (h *resourceHandler) create(ctx context.Context, w http.ResponseWriter, r *
 	if err != nil {
 		return err
 	}
-	created, err := h.createObject(ctx, info.Namespace, obj, opts, nil)
+	created, err := h.createObject(ctx, w, info.Namespace, obj, opts, nil)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (h *resourceHandler) create(ctx context.Context, w http.ResponseWriter, r *
 // createObject runs the create path for a decoded object of the served
 // version and returns what was stored. managed, when set, are the
 // managedFields to keep (server-side apply computed them already).
-func (h *resourceHandler) createObject(ctx context.Context, namespace string, obj runtime.Object, opts writeOptions, managed []metav1.ManagedFieldsEntry) (runtime.Object, error) {
+func (h *resourceHandler) createObject(ctx context.Context, w http.ResponseWriter, namespace string, obj runtime.Object, opts writeOptions, managed []metav1.ManagedFieldsEntry) (runtime.Object, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
@@ -135,6 +135,7 @@ func (h *resourceHandler) createObject(ctx context.Context, namespace string, ob
 	if len(errs) > 0 {
 		return nil, h.invalid(m.GetName(), errs)
 	}
+	h.warn(w, obj, nil)
 	if managed != nil {
 		m.SetManagedFields(managed)
 	} else {
@@ -191,7 +192,7 @@ func (h *resourceHandler) update(ctx context.Context, w http.ResponseWriter, r *
 	if h.res.Namespaced && m.GetNamespace() != "" && m.GetNamespace() != info.Namespace {
 		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
-	updated, code, err := h.updateObject(ctx, info, sub, opts, func(cur runtime.Object) (runtime.Object, error) {
+	updated, code, err := h.updateObject(ctx, w, info, sub, opts, func(cur runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil
 	}, false)
 	if err != nil {
@@ -208,11 +209,12 @@ type transform func(current runtime.Object) (runtime.Object, error)
 // fields, default, validate, admit and write with optimistic concurrency.
 // applied is true for server-side apply, whose managedFields are already
 // computed. It returns the HTTP code to answer with.
-func (h *resourceHandler) updateObject(ctx context.Context, info requestInfo, sub string, opts writeOptions, fn transform, applied bool) (runtime.Object, int, error) {
+func (h *resourceHandler) updateObject(ctx context.Context, w http.ResponseWriter, info requestInfo, sub string, opts writeOptions, fn transform, applied bool) (runtime.Object, int, error) {
 	var (
 		result   runtime.Object
 		admitted *Attributes
 		deleted  bool
+		warnings []string
 	)
 	defer func() {
 		if admitted != nil {
@@ -247,7 +249,14 @@ func (h *resourceHandler) updateObject(ctx context.Context, info requestInfo, su
 		if h.res.Namespaced && m.GetNamespace() == "" {
 			m.SetNamespace(info.Namespace)
 		}
+		// What a deletion marks is kept aside: the metadata the server
+		// owns is otherwise restored from old.
+		deletion := &metav1.ObjectMeta{DeletionTimestamp: m.GetDeletionTimestamp(), DeletionGracePeriodSeconds: m.GetDeletionGracePeriodSeconds()}
 		prepareUpdateMeta(m, old)
+		if sub == subDelete {
+			m.SetDeletionTimestamp(deletion.GetDeletionTimestamp())
+			m.SetDeletionGracePeriodSeconds(deletion.GetDeletionGracePeriodSeconds())
+		}
 		h.res.Strategy.Default(obj)
 		var validate func() field.ErrorList
 		switch st, isSub := h.res.SubresourceStrategies[sub]; {
@@ -262,20 +271,29 @@ func (h *resourceHandler) updateObject(ctx context.Context, info requestInfo, su
 			st.PrepareForUpdate(obj, cur)
 			validate = func() field.ErrorList { return st.ValidateUpdate(obj, cur) }
 		case sub == subDelete:
-			// Marking an object for deletion changes metadata only.
-			validate = func() field.ErrorList { return nil }
 		default:
 			h.res.Strategy.PrepareForUpdate(obj, cur)
 			validate = func() field.ErrorList { return h.res.Strategy.ValidateUpdate(obj, cur) }
 		}
 		// Strategies may copy whole objects from old: the server's
-		// metadata wins again.
+		// metadata wins again, except the deletion fields a deletion sets.
 		m, _ = meta.Accessor(obj)
 		prepareUpdateMetaKeepGeneration(m, old)
+		if sub == subDelete {
+			m.SetDeletionTimestamp(deletion.GetDeletionTimestamp())
+			m.SetDeletionGracePeriodSeconds(deletion.GetDeletionGracePeriodSeconds())
+		}
 		bumpGeneration(m, old, obj, cur)
-		errs := append(validateMetaUpdate(h.res, m, old), validate()...)
+		var errs field.ErrorList
+		if sub != subDelete {
+			// A deletion mark changes only server-owned metadata.
+			errs = append(validateMetaUpdate(h.res, m, old), validate()...)
+		}
 		if len(errs) > 0 {
 			return nil, h.invalid(info.Name, errs)
+		}
+		if sub == "" && w != nil {
+			warnings = h.warnings(obj, cur)
 		}
 		if !applied {
 			obj = h.trackFields(cur, obj, opts.fieldManager, managedSubresource(sub))
@@ -288,7 +306,7 @@ func (h *resourceHandler) updateObject(ctx context.Context, info requestInfo, su
 		admitted = a
 		// An object being deleted whose last finalizer was just removed
 		// is deleted now.
-		if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 &&
+		if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && !namespaceHeld(obj) &&
 			m.GetDeletionGracePeriodSeconds() != nil && *m.GetDeletionGracePeriodSeconds() == 0 {
 			deleted = true
 		}
@@ -303,6 +321,9 @@ func (h *resourceHandler) updateObject(ctx context.Context, info requestInfo, su
 		result = obj
 		return stored, nil
 	})
+	for _, msg := range warnings {
+		addWarning(w, msg)
+	}
 	if err == errDryRun {
 		return result, http.StatusOK, nil
 	}
@@ -363,7 +384,7 @@ func (h *resourceHandler) patch(ctx context.Context, w http.ResponseWriter, r *h
 	if r.URL.Query().Has("force") {
 		return apierrors.NewBadRequest("force: Forbidden: may not be specified for non-apply patch")
 	}
-	updated, code, err := h.updateObject(ctx, info, sub, opts, func(cur runtime.Object) (runtime.Object, error) {
+	updated, code, err := h.updateObject(ctx, w, info, sub, opts, func(cur runtime.Object) (runtime.Object, error) {
 		return h.s.cfg.FieldManager.Patch(cur, pt, body, strict)
 	}, false)
 	if err != nil {
@@ -393,14 +414,14 @@ func (h *resourceHandler) apply(ctx context.Context, w http.ResponseWriter, r *h
 			if m.GetName() != info.Name {
 				return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), info.Name))
 			}
-			created, err := h.createObject(ctx, info.Namespace, obj, opts, m.GetManagedFields())
+			created, err := h.createObject(ctx, w, info.Namespace, obj, opts, m.GetManagedFields())
 			if err != nil {
 				return err
 			}
 			return h.writeObject(w, r, http.StatusCreated, out, created)
 		}
 	}
-	updated, code, err := h.updateObject(ctx, info, sub, opts, func(cur runtime.Object) (runtime.Object, error) {
+	updated, code, err := h.updateObject(ctx, w, info, sub, opts, func(cur runtime.Object) (runtime.Object, error) {
 		return h.s.cfg.FieldManager.Apply(cur, h.gvk, body, opts.fieldManager, force, sub)
 	}, true)
 	if err != nil {
@@ -428,4 +449,19 @@ func (h *resourceHandler) trackFields(live, obj runtime.Object, manager, sub str
 		return obj
 	}
 	return out
+}
+
+// warnings returns the strategy's warnings for obj (old is nil on create).
+func (h *resourceHandler) warnings(obj, old runtime.Object) []string {
+	if wr, ok := h.res.Strategy.(registry.Warner); ok {
+		return wr.Warnings(obj, old)
+	}
+	return nil
+}
+
+// warn sends the strategy's warnings for obj as Warning headers.
+func (h *resourceHandler) warn(w http.ResponseWriter, obj, old runtime.Object) {
+	for _, msg := range h.warnings(obj, old) {
+		addWarning(w, msg)
+	}
 }

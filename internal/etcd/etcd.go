@@ -70,6 +70,10 @@ func New(cfg Config) (*Etcd, error) {
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	// A single member elects itself after a randomised election timeout;
+	// short ticks keep that wait (most of start-up) under a quarter
+	// second. etcd needs the election timeout to be at least 5 ticks.
+	ec.TickMs, ec.ElectionMs = 50, 250
 	// Keep start-up and memory small: snapshots are cheap at our sizes.
 	ec.SnapshotCount = 10000
 	ec.QuotaBackendBytes = 8 << 30

@@ -60,6 +60,13 @@ type FieldSelectable interface {
 	SelectableFields(obj runtime.Object) fields.Set
 }
 
+// Warner is implemented by strategies that warn about objects that are
+// valid but probably wrong; the API server sends each warning as a
+// Kubernetes Warning header. old is nil on create.
+type Warner interface {
+	Warnings(obj, old runtime.Object) []string
+}
+
 // GracefulDeleter is implemented by strategies of resources whose objects
 // are not removed at once on delete: the object keeps a deletion timestamp
 // for the returned number of seconds while its owner (the node agent for

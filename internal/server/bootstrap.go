@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 )
 
@@ -25,7 +26,14 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 // with its endpoints. It is
 // idempotent, so a restart leaves existing objects alone.
 func bootstrap(ctx context.Context, lb *loopback, serviceCIDR string, port int) error {
-	cs, err := kubernetes.NewForConfig(lb.restConfig())
+	hc, err := rest.HTTPClientFor(lb.restConfig())
+	if err != nil {
+		return err
+	}
+	// An idle HTTP/2 connection would hold up graceful shutdown by a
+	// second: close it once bootstrap is done.
+	defer hc.CloseIdleConnections()
+	cs, err := kubernetes.NewForConfigAndClient(lb.restConfig(), hc)
 	if err != nil {
 		return err
 	}

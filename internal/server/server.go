@@ -156,11 +156,15 @@ func (s *Server) Run(ctx context.Context) error {
 		db.Close()
 		return err
 	}
-	api, err := s.newAPIServer(store)
+	fields := newFieldManager()
+	api, err := s.newAPIServer(store, fields)
 	if err != nil {
 		db.Close()
 		return err
 	}
+	// Parsing the managed-fields schema takes a while: do it while the
+	// caches load rather than on the first write.
+	go fields.Prepare()
 	run("storage", store.Run)
 	select {
 	case <-store.Ready():
@@ -187,6 +191,9 @@ func (s *Server) Run(ctx context.Context) error {
 	} else if err = bootstrap(ctx, loopback, s.cfg.ServiceCIDR, port); err == nil {
 		s.log.Info("skiff server ready", "url", url, "kubeconfig", bundle.KubeconfigPath, "startup", time.Since(start).Round(time.Millisecond))
 		close(s.ready)
+		if !s.cfg.DisableControllers {
+			run("controllers", func(ctx context.Context) error { return s.runControllers(ctx, loopback) })
+		}
 	}
 	if err != nil {
 		errc <- fmt.Errorf("bootstrap: %w", err)
@@ -210,17 +217,22 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // newAPIServer builds the API server and its collaborators.
-func (s *Server) newAPIServer(store *storage.Store) (*apiserver.Server, error) {
-	resources := all.Resources()
+// newFieldManager returns the patch and managed-fields manager, defaulting
+// objects with their resource's strategy.
+func newFieldManager() *patch.Manager {
 	byKind := map[schema.GroupVersionKind]*registry.Resource{}
-	for _, r := range resources {
+	for _, r := range all.Resources() {
 		byKind[r.GroupVersionKind()] = r
 	}
-	fields := patch.NewManager(scheme.Scheme, patch.WithDefaulter(func(obj runtime.Object) {
+	return patch.NewManager(scheme.Scheme, patch.WithDefaulter(func(obj runtime.Object) {
 		if r := byKind[obj.GetObjectKind().GroupVersionKind()]; r != nil {
 			r.Strategy.Default(obj)
 		}
 	}))
+}
+
+func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager) (*apiserver.Server, error) {
+	resources := all.Resources()
 	nsStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "namespaces"},
 		Kind: corev1.SchemeGroupVersion.WithKind("Namespace"), New: func() runtime.Object { return &corev1.Namespace{} }})
 	svcStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "services"},
@@ -257,7 +269,7 @@ func (s *Server) newAPIServer(store *storage.Store) (*apiserver.Server, error) {
 		Scheme:       scheme.Scheme,
 		OpenAPI:      openapi.New(resources),
 		FieldManager: fields,
-		Admission:    []apiserver.Admission{lifecycle, alloc},
+		Admission:    []apiserver.Admission{lifecycle, admission.ServiceAccount{}, alloc},
 		Version:      version.Info(),
 		Logger:       s.log,
 		Ready: func() error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func Start(t testing.TB) *Server {
 		HTTPSPort:      ports[0],
 		EtcdClientPort: ports[1],
 		EtcdPeerPort:   ports[2],
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:         testLogger(),
 	}}
 	s.start()
 	t.Cleanup(s.Stop)
@@ -130,4 +131,16 @@ func FreePorts(n int) ([]int, error) {
 // tests that need to act on etcd directly (e.g. to compact its history).
 func (s *Server) EtcdEndpoint() string {
 	return fmt.Sprintf("http://127.0.0.1:%d", s.cfg.EtcdClientPort)
+}
+
+// testLogger discards the server's logs unless SKIFF_TEST_LOG is set (to a
+// level such as "debug"), which sends them to stderr.
+func testLogger() *slog.Logger {
+	lvl := os.Getenv("SKIFF_TEST_LOG")
+	if lvl == "" {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(lvl))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }

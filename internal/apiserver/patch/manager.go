@@ -73,6 +73,10 @@ func NewManager(scheme *runtime.Scheme, opts ...Option) *Manager {
 	return m
 }
 
+// Prepare builds the shared schema now instead of on the first write; a
+// server calls it in the background while it starts.
+func (m *Manager) Prepare() { m.typeConverter() }
+
 // typeConverter builds the structured-merge-diff type converter on first
 // use: parsing the built-in schema costs several megabytes, which a server
 // that never sees an apply or managed-fields update should not pay.
