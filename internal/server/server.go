@@ -30,6 +30,7 @@ import (
 	"github.com/skiff-io/skiff/internal/storage"
 	"github.com/skiff-io/skiff/internal/version"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -263,13 +264,33 @@ func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager) (*api
 		}
 		return obj.(*corev1.Namespace), nil
 	}}
+	register := func(gr schema.GroupResource, gvk schema.GroupVersionKind, newFn func() runtime.Object, namespaced bool) *storage.Resource {
+		return store.Register(storage.ResourceConfig{GroupResource: gr, Kind: gvk, New: newFn, Namespaced: namespaced})
+	}
+	limitRanges := register(schema.GroupResource{Resource: "limitranges"}, corev1.SchemeGroupVersion.WithKind("LimitRange"),
+		func() runtime.Object { return &corev1.LimitRange{} }, true)
+	quotas := register(schema.GroupResource{Resource: "resourcequotas"}, corev1.SchemeGroupVersion.WithKind("ResourceQuota"),
+		func() runtime.Object { return &corev1.ResourceQuota{} }, true)
+	priorityClasses := register(schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"},
+		schedulingv1.SchemeGroupVersion.WithKind("PriorityClass"), func() runtime.Object { return &schedulingv1.PriorityClass{} }, false)
+	// Kubernetes' order: mutating plug-ins first, quota last so that it
+	// charges for the final object.
+	chain := []apiserver.Admission{
+		lifecycle,
+		&admission.LimitRanger{Ranges: admission.StoreLister{Store: limitRanges}},
+		admission.ServiceAccount{},
+		&admission.Priority{Classes: admission.StoreLister{Store: priorityClasses}},
+		admission.DefaultTolerations{},
+		alloc,
+		&admission.ResourceQuota{Quotas: quotas},
+	}
 	return apiserver.New(apiserver.Config{
 		Store:        store,
 		Resources:    resources,
 		Scheme:       scheme.Scheme,
 		OpenAPI:      openapi.New(resources),
 		FieldManager: fields,
-		Admission:    []apiserver.Admission{lifecycle, admission.ServiceAccount{}, alloc},
+		Admission:    chain,
 		Version:      version.Info(),
 		Logger:       s.log,
 		Ready: func() error {

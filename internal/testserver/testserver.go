@@ -34,6 +34,13 @@ type Server struct {
 // t.Cleanup. Ports are chosen free; the data dir is t.TempDir().
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with a chance to change the configuration first, e.g.
+// to set DisableControllers and run a controller under test by hand.
+func StartWith(t testing.TB, mutate func(*server.Config)) *Server {
+	t.Helper()
 	ports, err := FreePorts(3)
 	if err != nil {
 		t.Fatalf("finding free ports: %v", err)
@@ -46,6 +53,9 @@ func Start(t testing.TB) *Server {
 		EtcdPeerPort:   ports[2],
 		Logger:         testLogger(),
 	}}
+	if mutate != nil {
+		mutate(&s.cfg)
+	}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
