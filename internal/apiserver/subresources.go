@@ -66,7 +66,8 @@ func (h *resourceHandler) serveScale(ctx context.Context, w http.ResponseWriter,
 	default:
 		return methodNotAllowed(r.Method, h.gr.String()+"/scale")
 	}
-	opts, err := parseWriteOptions(r)
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	opts, err := parseWriteOptions(r, info.Verb, types.PatchType(strings.TrimSpace(ct)))
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,10 @@ import (
 	"github.com/skiff-io/skiff/internal/registry"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -28,18 +30,34 @@ type writeOptions struct {
 	fieldManager string
 }
 
-func parseWriteOptions(r *http.Request) (writeOptions, error) {
+// parseWriteOptions reads and validates the options of a create, update
+// or patch (pt is the patch type) as Kubernetes does: invalid options are
+// a 422 for CreateOptions, UpdateOptions or PatchOptions.
+func parseWriteOptions(r *http.Request, verb string, pt types.PatchType) (writeOptions, error) {
 	q := r.URL.Query()
-	var o writeOptions
-	for _, v := range q["dryRun"] {
-		if v != metav1.DryRunAll {
-			return o, apierrors.NewBadRequest(fmt.Sprintf("Invalid dry run value: %q: valid values are %q", v, metav1.DryRunAll))
+	o := writeOptions{dryRun: len(q["dryRun"]) > 0, fieldManager: q.Get("fieldManager")}
+	var (
+		kind string
+		errs field.ErrorList
+	)
+	switch verb {
+	case "create":
+		kind = "CreateOptions"
+		errs = metav1validation.ValidateCreateOptions(&metav1.CreateOptions{DryRun: q["dryRun"], FieldManager: o.fieldManager, FieldValidation: q.Get("fieldValidation")})
+	case "patch":
+		kind = "PatchOptions"
+		opts := &metav1.PatchOptions{DryRun: q["dryRun"], FieldManager: o.fieldManager, FieldValidation: q.Get("fieldValidation")}
+		if q.Has("force") {
+			force := boolParam(q.Get("force"))
+			opts.Force = &force
 		}
-		o.dryRun = true
+		errs = metav1validation.ValidatePatchOptions(opts, pt)
+	default:
+		kind = "UpdateOptions"
+		errs = metav1validation.ValidateUpdateOptions(&metav1.UpdateOptions{DryRun: q["dryRun"], FieldManager: o.fieldManager, FieldValidation: q.Get("fieldValidation")})
 	}
-	o.fieldManager = q.Get("fieldManager")
-	if len(o.fieldManager) > 128 {
-		return o, apierrors.NewBadRequest("fieldManager: Too long: may not be more than 128 bytes")
+	if len(errs) > 0 {
+		return o, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", errs)
 	}
 	if o.fieldManager == "" {
 		o.fieldManager = defaultManager(r.UserAgent())
@@ -91,7 +109,7 @@ func (h *resourceHandler) create(ctx context.Context, w http.ResponseWriter, r *
 	if err != nil {
 		return err
 	}
-	opts, err := parseWriteOptions(r)
+	opts, err := parseWriteOptions(r, "create", "")
 	if err != nil {
 		return err
 	}
@@ -170,7 +188,7 @@ func (h *resourceHandler) update(ctx context.Context, w http.ResponseWriter, r *
 	if err != nil {
 		return err
 	}
-	opts, err := parseWriteOptions(r)
+	opts, err := parseWriteOptions(r, "update", "")
 	if err != nil {
 		return err
 	}
@@ -356,7 +374,14 @@ func (h *resourceHandler) patch(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return err
 	}
-	opts, err := parseWriteOptions(r)
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	pt := types.PatchType(strings.TrimSpace(ct))
+	switch pt {
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
+	default:
+		return unsupportedMediaType(string(pt), patchMediaTypes...)
+	}
+	opts, err := parseWriteOptions(r, "patch", pt)
 	if err != nil {
 		return err
 	}
@@ -368,22 +393,10 @@ func (h *resourceHandler) patch(ctx context.Context, w http.ResponseWriter, r *h
 	if err != nil {
 		return err
 	}
-	strict := validation == metav1.FieldValidationStrict
-	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	pt := types.PatchType(strings.TrimSpace(ct))
-	switch pt {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		if pt == types.ApplyCBORPatchType {
-			return unsupportedMediaType(string(pt), patchMediaTypes...)
-		}
+	if pt == types.ApplyYAMLPatchType {
 		return h.apply(ctx, w, r, info, sub, out, opts, body)
-	default:
-		return unsupportedMediaType(string(pt), patchMediaTypes...)
 	}
-	if r.URL.Query().Has("force") {
-		return apierrors.NewBadRequest("force: Forbidden: may not be specified for non-apply patch")
-	}
+	strict := validation == metav1.FieldValidationStrict
 	updated, code, err := h.updateObject(ctx, w, info, sub, opts, func(cur runtime.Object) (runtime.Object, error) {
 		return h.s.cfg.FieldManager.Patch(cur, pt, body, strict)
 	}, false)
@@ -395,11 +408,7 @@ func (h *resourceHandler) patch(ctx context.Context, w http.ResponseWriter, r *h
 
 // apply serves server-side apply: create when missing, else update.
 func (h *resourceHandler) apply(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo, sub string, out output, opts writeOptions, body []byte) error {
-	q := r.URL.Query()
-	if q.Get("fieldManager") == "" {
-		return apierrors.NewBadRequest("PATCH, fieldManager is required for apply requests")
-	}
-	force := boolParam(q.Get("force"))
+	force := boolParam(r.URL.Query().Get("force"))
 	_, err := h.store.GetCached(info.Namespace, info.Name)
 	if apierrors.IsNotFound(err) {
 		if _, gerr := h.store.Get(ctx, info.Namespace, info.Name); apierrors.IsNotFound(gerr) && sub == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/skiff-io/skiff/internal/controller/disruption"
 	"github.com/skiff-io/skiff/internal/controller/namespace"
 	"github.com/skiff-io/skiff/internal/controller/resourcequota"
 	"github.com/skiff-io/skiff/internal/controller/serviceaccount"
@@ -19,8 +20,15 @@ type runner interface {
 }
 
 // runControllers runs the controller manager's controllers in-process,
-// as clients of the API server sharing one informer factory.
+// as clients of the API server sharing one informer factory, while this
+// server holds the controller manager's lease.
 func (s *Server) runControllers(ctx context.Context, lb *loopback) error {
+	return s.whileLeading(ctx, lb, "skiff-controller-manager", func(ctx context.Context) error {
+		return s.controllerManager(ctx, lb)
+	})
+}
+
+func (s *Server) controllerManager(ctx context.Context, lb *loopback) error {
 	cfg := lb.restConfig()
 	cfg.UserAgent = "skiff-controller-manager"
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -51,6 +59,10 @@ func (s *Server) runControllers(ctx context.Context, lb *loopback) error {
 	}
 	rq, err := resourcequota.New(resourcequota.Config{Client: cs, Metadata: md, Informers: factory, Logger: s.log.With(log("resourcequota")...)})
 	if err := add("resourcequota", rq, err); err != nil {
+		return err
+	}
+	dc, err := disruption.New(disruption.Config{Client: cs, Informers: factory, Logger: s.log.With(log("disruption")...)})
+	if err := add("disruption", dc, err); err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())
