@@ -62,6 +62,7 @@ func newServerCommand() *cobra.Command {
 	f.IntVar(&cfg.EtcdClientPort, "etcd-client-port", 2379, "client port of the embedded etcd (on 127.0.0.1)")
 	f.IntVar(&cfg.EtcdPeerPort, "etcd-peer-port", 2380, "peer port of the embedded etcd (on 127.0.0.1)")
 	f.StringVar(&cfg.ServiceCIDR, "service-cidr", "10.43.0.0/16", "range Service cluster IPs are allocated from")
+	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", "10.42.0.0/16", "range each node's pod CIDR is allocated from")
 	f.StringVar(&cfg.NodePortRange, "service-node-port-range", "30000-32767", "range NodePorts are allocated from")
 	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "extra names or addresses for the API server's certificate")
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")

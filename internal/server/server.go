@@ -46,8 +46,10 @@ type Config struct {
 	EtcdClientPort int
 	EtcdPeerPort   int
 	ServiceCIDR    string
-	NodePortRange  string // "30000-32767"
-	TLSSANs        []string
+	// ClusterCIDR is the range nodes' pod CIDRs are carved from.
+	ClusterCIDR   string
+	NodePortRange string // "30000-32767"
+	TLSSANs       []string
 
 	DisableAgent, DisableScheduler, DisableControllers bool
 	Logger                                             *slog.Logger
@@ -71,6 +73,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ServiceCIDR == "" {
 		cfg.ServiceCIDR = pki.DefaultServiceCIDR
+	}
+	if cfg.ClusterCIDR == "" {
+		cfg.ClusterCIDR = "10.42.0.0/16"
+	}
+	if _, _, err := net.ParseCIDR(cfg.ClusterCIDR); err != nil {
+		return nil, fmt.Errorf("--cluster-cidr %q: %w", cfg.ClusterCIDR, err)
 	}
 	if cfg.NodePortRange == "" {
 		cfg.NodePortRange = "30000-32767"
