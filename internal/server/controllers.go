@@ -4,14 +4,20 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/skiff-io/skiff/internal/controller/daemonset"
 	"github.com/skiff-io/skiff/internal/controller/disruption"
 	"github.com/skiff-io/skiff/internal/controller/namespace"
 	"github.com/skiff-io/skiff/internal/controller/resourcequota"
 	"github.com/skiff-io/skiff/internal/controller/serviceaccount"
+	"github.com/skiff-io/skiff/internal/controller/statefulset"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/record"
 )
 
 // runner is a controller the controller manager runs.
@@ -41,6 +47,14 @@ func (s *Server) controllerManager(ctx context.Context, lb *loopback) error {
 	}
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	log := func(name string) []any { return []any{"component", name + "-controller"} }
+	// One event broadcaster for every controller; each records as its
+	// own component, as Kubernetes' controllers do.
+	events := record.NewBroadcaster()
+	events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.CoreV1().Events("")})
+	defer events.Shutdown()
+	recorder := func(name string) record.EventRecorder {
+		return events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: name + "-controller"})
+	}
 	var runners []runner
 	add := func(name string, r runner, err error) error {
 		if err != nil {
@@ -63,6 +77,14 @@ func (s *Server) controllerManager(ctx context.Context, lb *loopback) error {
 	}
 	dc, err := disruption.New(disruption.Config{Client: cs, Informers: factory, Logger: s.log.With(log("disruption")...)})
 	if err := add("disruption", dc, err); err != nil {
+		return err
+	}
+	dsc, err := daemonset.New(daemonset.Config{Client: cs, Informers: factory, Recorder: recorder("daemonset"), Logger: s.log.With(log("daemonset")...)})
+	if err := add("daemonset", dsc, err); err != nil {
+		return err
+	}
+	stc, err := statefulset.New(statefulset.Config{Client: cs, Informers: factory, Recorder: recorder("statefulset"), Logger: s.log.With(log("statefulset")...)})
+	if err := add("statefulset", stc, err); err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())
