@@ -6,6 +6,9 @@ import (
 
 	"github.com/skiff-io/skiff/internal/controller/daemonset"
 	"github.com/skiff-io/skiff/internal/controller/disruption"
+	"github.com/skiff-io/skiff/internal/controller/endpoints"
+	"github.com/skiff-io/skiff/internal/controller/endpointslice"
+	"github.com/skiff-io/skiff/internal/controller/garbagecollector"
 	"github.com/skiff-io/skiff/internal/controller/namespace"
 	"github.com/skiff-io/skiff/internal/controller/resourcequota"
 	"github.com/skiff-io/skiff/internal/controller/serviceaccount"
@@ -85,6 +88,18 @@ func (s *Server) controllerManager(ctx context.Context, lb *loopback) error {
 	}
 	stc, err := statefulset.New(statefulset.Config{Client: cs, Informers: factory, Recorder: recorder("statefulset"), Logger: s.log.With(log("statefulset")...)})
 	if err := add("statefulset", stc, err); err != nil {
+		return err
+	}
+	gc, err := garbagecollector.New(garbagecollector.Config{Client: cs, Metadata: md, Recorder: recorder("garbage-collector"), Logger: s.log.With(log("garbage-collector")...)})
+	if err := add("garbage-collector", gc, err); err != nil {
+		return err
+	}
+	ep, err := endpoints.New(endpoints.Config{Client: cs, Informers: factory, Recorder: recorder("endpoint"), Logger: s.log.With(log("endpoint")...)})
+	if err := add("endpoint", ep, err); err != nil {
+		return err
+	}
+	eps, err := endpointslice.New(endpointslice.Config{Client: cs, Informers: factory, Recorder: recorder("endpoint-slice"), Logger: s.log.With(log("endpointslice")...)})
+	if err := add("endpointslice", eps, err); err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"fmt"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +77,31 @@ func (endpointSliceStrategy) Default(obj runtime.Object) {
 			tcp := corev1.ProtocolTCP
 			p.Protocol = &tcp
 		}
+	}
+}
+
+// PrepareForCreate starts the generation at 1: EndpointSlices have no spec
+// but Kubernetes tracks their generation all the same.
+func (endpointSliceStrategy) PrepareForCreate(obj runtime.Object) {
+	if es, ok := obj.(*discoveryv1.EndpointSlice); ok {
+		es.Generation = 1
+	}
+}
+
+// PrepareForUpdate bumps the generation when anything but metadata changes,
+// or the labels do (they decide which Service the slice belongs to).
+func (endpointSliceStrategy) PrepareForUpdate(obj, old runtime.Object) {
+	es, ok1 := obj.(*discoveryv1.EndpointSlice)
+	prev, ok2 := old.(*discoveryv1.EndpointSlice)
+	if !ok1 || !ok2 {
+		return
+	}
+	changed := es.AddressType != prev.AddressType ||
+		!apiequality.Semantic.DeepEqual(es.Endpoints, prev.Endpoints) ||
+		!apiequality.Semantic.DeepEqual(es.Ports, prev.Ports) ||
+		!apiequality.Semantic.DeepEqual(es.Labels, prev.Labels)
+	if changed {
+		es.Generation = prev.Generation + 1
 	}
 }
 

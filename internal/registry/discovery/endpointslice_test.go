@@ -183,3 +183,24 @@ func TestEndpointSliceTable(t *testing.T) {
 		})
 	}
 }
+
+func TestEndpointSliceGeneration(t *testing.T) {
+	st := endpointSliceStrategy{}
+	es := &discoveryv1.EndpointSlice{AddressType: discoveryv1.AddressTypeIPv4}
+	st.PrepareForCreate(es)
+	if es.Generation != 1 {
+		t.Fatalf("generation on create = %d, want 1", es.Generation)
+	}
+	next := es.DeepCopy()
+	next.Annotations = map[string]string{"a": "b"}
+	st.PrepareForUpdate(next, es)
+	if next.Generation != 1 {
+		t.Errorf("annotation change bumped generation to %d", next.Generation)
+	}
+	next = es.DeepCopy()
+	next.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{"10.42.0.5"}}}
+	st.PrepareForUpdate(next, es)
+	if next.Generation != 2 {
+		t.Errorf("endpoint change: generation = %d, want 2", next.Generation)
+	}
+}
