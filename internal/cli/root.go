@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/skiff-io/skiff/internal/components"
 	"github.com/skiff-io/skiff/internal/server"
 	"github.com/skiff-io/skiff/internal/version"
 	"github.com/spf13/cobra"
@@ -47,6 +48,7 @@ func newServerCommand() *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Components = components.All()
 			s, err := server.New(cfg)
 			if err != nil {
 				return err

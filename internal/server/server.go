@@ -52,7 +52,10 @@ type Config struct {
 	TLSSANs       []string
 
 	DisableAgent, DisableScheduler, DisableControllers bool
-	Logger                                             *slog.Logger
+	// Components run once the API server is ready, unless their role is
+	// disabled.
+	Components []Component
+	Logger     *slog.Logger
 }
 
 // Server is a running control plane.
@@ -200,8 +203,11 @@ func (s *Server) Run(ctx context.Context) error {
 	} else if err = bootstrap(ctx, loopback, s.cfg.ServiceCIDR, port); err == nil {
 		s.log.Info("skiff server ready", "url", url, "kubeconfig", bundle.KubeconfigPath, "startup", time.Since(start).Round(time.Millisecond))
 		close(s.ready)
-		if !s.cfg.DisableControllers {
-			run("controllers", func(ctx context.Context) error { return s.runControllers(ctx, loopback) })
+		for _, c := range s.cfg.Components {
+			if !s.cfg.enabled(c) {
+				continue
+			}
+			run(c.Name, func(ctx context.Context) error { return s.runComponent(ctx, loopback, c) })
 		}
 	}
 	if err != nil {
@@ -226,6 +232,17 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // newAPIServer builds the API server and its collaborators.
+// runComponent runs c with the server's credentials, under leader election
+// when it asks for it.
+func (s *Server) runComponent(ctx context.Context, lb *loopback, c Component) error {
+	env := Env{Config: lb.restConfig(), CAPEM: lb.caPEM, Logger: s.log.With("component", c.Name)}
+	env.Config.UserAgent = c.Name
+	if !c.LeaderElected {
+		return c.Run(ctx, env)
+	}
+	return s.whileLeading(ctx, lb, c.Name, func(ctx context.Context) error { return c.Run(ctx, env) })
+}
+
 // newFieldManager returns the patch and managed-fields manager, defaulting
 // objects with their resource's strategy.
 func newFieldManager() *patch.Manager {

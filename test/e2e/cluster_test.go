@@ -71,6 +71,9 @@ func startProcess(t testing.TB) *processCluster {
 		"--etcd-client-port", strconv.Itoa(ports[1]),
 		"--etcd-peer-port", strconv.Itoa(ports[2]),
 		"--log-level", "debug",
+		// This suite checks the API server itself, as Kubernetes' apiserver
+		// tests do: nothing else may act on the objects it creates.
+		"--disable-controllers", "--disable-scheduler", "--disable-agent",
 	}
 	t.Cleanup(func() {
 		p.Stop()

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/skiff-io/skiff/internal/testserver"
+	"github.com/skiff-io/skiff/internal/testcluster"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientfeatures "k8s.io/client-go/features"
@@ -127,7 +127,7 @@ func render(m map[string]string) string {
 // restart.
 func TestInformerStaysInSyncThroughRestart(t *testing.T) {
 	t.Parallel()
-	s := testserver.Start(t)
+	s := testcluster.Start(t)
 	ctx := ctxFor(t)
 	// The informers keep the client they were built with: after the
 	// restart it reconnects to the same address with the same certificates,

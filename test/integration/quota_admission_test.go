@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiff-io/skiff/internal/testserver"
+	"github.com/skiff-io/skiff/internal/testcluster"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,7 +20,7 @@ func quotaTestPod(name string) *corev1.Pod {
 }
 
 func TestAdmissionPlugins(t *testing.T) {
-	s := testserver.Start(t)
+	s := testcluster.Start(t)
 	c := s.Client
 	ctx := context.Background()
 	ns := "admission"

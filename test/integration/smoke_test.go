@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiff-io/skiff/internal/testserver"
+	"github.com/skiff-io/skiff/internal/testcluster"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestBootstrapNamespacesAndKubernetesService(t *testing.T) {
-	s := testserver.Start(t)
+	s := testcluster.Start(t)
 	ctx := context.Background()
 	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
 		if _, err := s.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err != nil {
@@ -29,7 +29,7 @@ func TestBootstrapNamespacesAndKubernetesService(t *testing.T) {
 }
 
 func TestNamespaceDeletionRemovesContent(t *testing.T) {
-	s := testserver.Start(t)
+	s := testcluster.Start(t)
 	ctx := context.Background()
 	c := s.Client
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "doomed"}}, metav1.CreateOptions{}); err != nil {
@@ -68,7 +68,7 @@ func TestNamespaceDeletionRemovesContent(t *testing.T) {
 }
 
 func TestNamespaceDefaults(t *testing.T) {
-	s := testserver.Start(t)
+	s := testcluster.Start(t)
 	ctx := context.Background()
 	c := s.Client
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "fresh"}}, metav1.CreateOptions{}); err != nil {

@@ -1,0 +1,14 @@
+// Package components lists what `skiff server` runs besides the API
+// server. The CLI and the in-process test cluster share the list, so tests
+// run exactly what users run.
+package components
+
+import (
+	"github.com/skiff-io/skiff/internal/controllermanager"
+	"github.com/skiff-io/skiff/internal/server"
+)
+
+// All returns the server's components.
+func All() []server.Component {
+	return []server.Component{controllermanager.Component()}
+}

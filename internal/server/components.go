@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	"k8s.io/client-go/rest"
+)
+
+// Role says which --disable-* flag turns a component off.
+type Role int
+
+const (
+	// RoleControllers is turned off by --disable-controllers.
+	RoleControllers Role = iota
+	// RoleScheduler is turned off by --disable-scheduler.
+	RoleScheduler
+	// RoleAgent is turned off by --disable-agent.
+	RoleAgent
+)
+
+// Component is a part of Skiff that runs inside `skiff server` as a client
+// of the API server (controller manager, scheduler, node agent). The server
+// starts it once the API server is ready and stops it on shutdown.
+type Component struct {
+	Name string
+	Role Role
+	// LeaderElected components run only while this server holds the
+	// kube-system Lease called Name, so that several servers never run
+	// them at once.
+	LeaderElected bool
+	// Run blocks until ctx ends; an error stops the server.
+	Run func(ctx context.Context, env Env) error
+}
+
+// Env is what the server gives a component.
+type Env struct {
+	// Config reaches the API server with the server's own credentials.
+	Config *rest.Config
+	// CAPEM is the cluster CA certificate.
+	CAPEM  []byte
+	Logger *slog.Logger
+}
+
+// enabled reports whether the configuration lets c run.
+func (cfg *Config) enabled(c Component) bool {
+	switch c.Role {
+	case RoleControllers:
+		return !cfg.DisableControllers
+	case RoleScheduler:
+		return !cfg.DisableScheduler
+	case RoleAgent:
+		return !cfg.DisableAgent
+	}
+	return true
+}
