@@ -6,17 +6,20 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/skiff-io/skiff/internal/controller/cronjob"
 	"github.com/skiff-io/skiff/internal/controller/daemonset"
 	"github.com/skiff-io/skiff/internal/controller/deployment"
 	"github.com/skiff-io/skiff/internal/controller/disruption"
 	"github.com/skiff-io/skiff/internal/controller/endpoints"
 	"github.com/skiff-io/skiff/internal/controller/endpointslice"
 	"github.com/skiff-io/skiff/internal/controller/garbagecollector"
+	"github.com/skiff-io/skiff/internal/controller/job"
 	"github.com/skiff-io/skiff/internal/controller/namespace"
 	"github.com/skiff-io/skiff/internal/controller/replicaset"
 	"github.com/skiff-io/skiff/internal/controller/resourcequota"
 	"github.com/skiff-io/skiff/internal/controller/serviceaccount"
 	"github.com/skiff-io/skiff/internal/controller/statefulset"
+	"github.com/skiff-io/skiff/internal/controller/ttlafterfinished"
 	"github.com/skiff-io/skiff/internal/server"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -95,6 +98,18 @@ func run(ctx context.Context, env server.Env) error {
 	}
 	dep, err := deployment.New(deployment.Config{Client: cs, Informers: factory, Recorder: recorder("deployment"), Logger: env.Logger.With(log("deployment")...)})
 	if err := add("deployment", dep, err); err != nil {
+		return err
+	}
+	jc, err := job.New(job.Config{Client: cs, Informers: factory, Recorder: recorder("job"), Logger: env.Logger.With(log("job")...)})
+	if err := add("job", jc, err); err != nil {
+		return err
+	}
+	cj, err := cronjob.New(cronjob.Config{Client: cs, Informers: factory, Recorder: recorder("cronjob"), Logger: env.Logger.With(log("cronjob")...)})
+	if err := add("cronjob", cj, err); err != nil {
+		return err
+	}
+	ttl, err := ttlafterfinished.New(ttlafterfinished.Config{Client: cs, Informers: factory, Logger: env.Logger.With(log("ttl-after-finished")...)})
+	if err := add("ttl-after-finished", ttl, err); err != nil {
 		return err
 	}
 	dsc, err := daemonset.New(daemonset.Config{Client: cs, Informers: factory, Recorder: recorder("daemonset"), Logger: env.Logger.With(log("daemonset")...)})
