@@ -98,10 +98,10 @@ func New(cfg Config) (*Controller, error) {
 	}
 	// Dependents reconcile their controller; orphans the sets that may
 	// adopt them.
-	if err := ctrl.Watch(core.Pods().Informer(), c.ownerKey); err != nil {
+	if err := ctrl.Watch(core.Pods().Informer(), ownerKey); err != nil {
 		return nil, err
 	}
-	if err := ctrl.Watch(apps.ControllerRevisions().Informer(), c.ownerKey); err != nil {
+	if err := ctrl.Watch(apps.ControllerRevisions().Informer(), ownerKey); err != nil {
 		return nil, err
 	}
 	if _, err := core.Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -130,25 +130,16 @@ func New(cfg Config) (*Controller, error) {
 	return c, nil
 }
 
+// ownerKey maps a pod or revision to the key of the set controlling it.
+var ownerKey = controller.OwnerKey(controllerKind)
+
 // Run reconciles until ctx ends.
 func (c *Controller) Run(ctx context.Context) error { return c.ctrl.Run(ctx) }
 
-// ownerKey maps a pod or revision to the daemon set controlling it.
-func (c *Controller) ownerKey(obj interface{}) (string, bool) {
-	m, ok := metaOf(obj)
-	if !ok {
-		return "", false
-	}
-	ref := metav1.GetControllerOfNoCopy(m)
-	if ref == nil || ref.Kind != controllerKind.Kind || ref.APIVersion != controllerKind.GroupVersion().String() {
-		return "", false
-	}
-	return m.GetNamespace() + "/" + ref.Name, true
-}
 
 // enqueueAdopters enqueues the daemon sets that may adopt an orphan pod.
 func (c *Controller) enqueueAdopters(obj interface{}) {
-	m, ok := metaOf(obj)
+	m, ok := controller.MetaOf(obj)
 	if !ok || metav1.GetControllerOfNoCopy(m) != nil {
 		return
 	}
@@ -167,14 +158,14 @@ func (c *Controller) enqueueAdopters(obj interface{}) {
 // enqueueFormerOwner enqueues the daemon set that controlled a pod before
 // an update changed or dropped its controller reference.
 func (c *Controller) enqueueFormerOwner(old, cur interface{}) {
-	o, ok1 := metaOf(old)
-	n, ok2 := metaOf(cur)
+	o, ok1 := controller.MetaOf(old)
+	n, ok2 := controller.MetaOf(cur)
 	if !ok1 || !ok2 {
 		return
 	}
 	before, after := metav1.GetControllerOfNoCopy(o), metav1.GetControllerOfNoCopy(n)
 	if before != nil && (after == nil || after.UID != before.UID) {
-		if key, ok := c.ownerKey(old); ok {
+		if key, ok := ownerKey(old); ok {
 			c.ctrl.Enqueue(key)
 		}
 	}
@@ -190,13 +181,6 @@ func (c *Controller) enqueueAll() {
 	}
 }
 
-func metaOf(obj interface{}) (metav1.Object, bool) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	m, ok := obj.(metav1.Object)
-	return m, ok
-}
 
 // event records an event on ds when a recorder is configured.
 func (c *Controller) event(ds *appsv1.DaemonSet, eventType, reason, format string, args ...interface{}) {

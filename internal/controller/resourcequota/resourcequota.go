@@ -80,10 +80,7 @@ func New(cfg Config) (*Controller, error) {
 }
 
 func (c *Controller) enqueueNamespaceOf(obj interface{}) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	m, ok := obj.(metav1.Object)
+	m, ok := controller.MetaOf(obj)
 	if !ok {
 		return
 	}

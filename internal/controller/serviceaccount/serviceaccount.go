@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/tools/cache"
 )
 
 // RootCAConfigMap is the name of the ConfigMap holding the cluster CA.
@@ -54,10 +53,7 @@ func New(cfg Config) (*Controller, error) {
 	// Every key is a namespace name: changes to the objects we own
 	// reconcile their namespace.
 	namespaceOf := func(obj interface{}) (string, bool) {
-		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = t.Obj
-		}
-		m, ok := obj.(metav1.Object)
+		m, ok := controller.MetaOf(obj)
 		if !ok {
 			return "", false
 		}
