@@ -136,7 +136,6 @@ var ownerKey = controller.OwnerKey(controllerKind)
 // Run reconciles until ctx ends.
 func (c *Controller) Run(ctx context.Context) error { return c.ctrl.Run(ctx) }
 
-
 // enqueueAdopters enqueues the daemon sets that may adopt an orphan pod.
 func (c *Controller) enqueueAdopters(obj interface{}) {
 	m, ok := controller.MetaOf(obj)
@@ -180,7 +179,6 @@ func (c *Controller) enqueueAll() {
 		c.ctrl.Enqueue(ds.Namespace + "/" + ds.Name)
 	}
 }
-
 
 // event records an event on ds when a recorder is configured.
 func (c *Controller) event(ds *appsv1.DaemonSet, eventType, reason, format string, args ...interface{}) {

@@ -102,7 +102,6 @@ var ownerKey = controller.OwnerKey(controllerKind)
 // Run reconciles until ctx ends.
 func (c *Controller) Run(ctx context.Context) error { return c.ctrl.Run(ctx) }
 
-
 // enqueueAdopters enqueues the sets that may adopt an orphan pod.
 func (c *Controller) enqueueAdopters(obj interface{}) {
 	m, ok := controller.MetaOf(obj)
@@ -138,7 +137,6 @@ func (c *Controller) enqueueFormerOwner(old, cur interface{}) {
 		}
 	}
 }
-
 
 // event records an event on set when a recorder is configured.
 func (c *Controller) event(set *appsv1.StatefulSet, eventType, reason, format string, args ...interface{}) {
