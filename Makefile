@@ -42,6 +42,7 @@ e2e:
 
 bench: build
 	./bench/run-apiserver.sh
+	./bench/run-scheduler.sh
 
 clean:
 	rm -rf bin

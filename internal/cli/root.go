@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/skiff-io/skiff/internal/components"
+	"github.com/skiff-io/skiff/internal/scheduler"
 	"github.com/skiff-io/skiff/internal/server"
+	"github.com/skiff-io/skiff/internal/simulator"
 	"github.com/skiff-io/skiff/internal/version"
 	"github.com/spf13/cobra"
 )
@@ -20,7 +23,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand())
+	root.AddCommand(newServerCommand(), newVersionCommand(), scheduler.NewCommand(), simulator.NewCommand())
 	return root
 }
 
@@ -37,6 +40,7 @@ func newVersionCommand() *cobra.Command {
 
 func newServerCommand() *cobra.Command {
 	var cfg server.Config
+	var opts components.Options
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -48,7 +52,8 @@ func newServerCommand() *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			cfg.Components = components.All()
+			opts.ClusterCIDR = cfg.ClusterCIDR
+			cfg.Components = components.All(opts)
 			s, err := server.New(cfg)
 			if err != nil {
 				return err
@@ -70,6 +75,7 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	f.BoolVar(&cfg.DisableControllers, "disable-controllers", false, "do not run the controllers in this process")
+	f.DurationVar(&opts.NodeMonitorGracePeriod, "node-monitor-grace-period", 50*time.Second, "how long a node may miss heartbeats before it is marked unreachable")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }

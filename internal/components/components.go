@@ -5,10 +5,14 @@ package components
 
 import (
 	"github.com/skiff-io/skiff/internal/controllermanager"
+	"github.com/skiff-io/skiff/internal/scheduler"
 	"github.com/skiff-io/skiff/internal/server"
 )
 
+// Options configure the components.
+type Options = controllermanager.Options
+
 // All returns the server's components.
-func All() []server.Component {
-	return []server.Component{controllermanager.Component()}
+func All(opts Options) []server.Component {
+	return []server.Component{controllermanager.Component(opts), scheduler.Component()}
 }

@@ -5,6 +5,7 @@ package controllermanager
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/skiff-io/skiff/internal/controller/cronjob"
 	"github.com/skiff-io/skiff/internal/controller/daemonset"
@@ -15,6 +16,8 @@ import (
 	"github.com/skiff-io/skiff/internal/controller/garbagecollector"
 	"github.com/skiff-io/skiff/internal/controller/job"
 	"github.com/skiff-io/skiff/internal/controller/namespace"
+	"github.com/skiff-io/skiff/internal/controller/nodeipam"
+	"github.com/skiff-io/skiff/internal/controller/nodelifecycle"
 	"github.com/skiff-io/skiff/internal/controller/replicaset"
 	"github.com/skiff-io/skiff/internal/controller/resourcequota"
 	"github.com/skiff-io/skiff/internal/controller/serviceaccount"
@@ -36,15 +39,25 @@ type runner interface {
 	Run(ctx context.Context) error
 }
 
+// Options are the controller manager's settings.
+type Options struct {
+	// ClusterCIDR is the range node pod CIDRs are allocated from.
+	ClusterCIDR string
+	// NodeMonitorGracePeriod is how long a node may go without a
+	// heartbeat before it is marked unreachable (0: Kubernetes' 50s).
+	NodeMonitorGracePeriod time.Duration
+}
+
 // Component returns the controller manager as a server component: it runs
 // under the "skiff-controller-manager" Lease and is turned off by
 // --disable-controllers.
-func Component() server.Component {
-	return server.Component{Name: "skiff-controller-manager", Role: server.RoleControllers, LeaderElected: true, Run: run}
+func Component(opts Options) server.Component {
+	return server.Component{Name: "skiff-controller-manager", Role: server.RoleControllers, LeaderElected: true,
+		Run: func(ctx context.Context, env server.Env) error { return run(ctx, env, opts) }}
 }
 
 // run runs every controller until ctx ends.
-func run(ctx context.Context, env server.Env) error {
+func run(ctx context.Context, env server.Env, opts Options) error {
 	cfg := env.Config
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -130,6 +143,14 @@ func run(ctx context.Context, env server.Env) error {
 	}
 	eps, err := endpointslice.New(endpointslice.Config{Client: cs, Informers: factory, Recorder: recorder("endpoint-slice"), Logger: env.Logger.With(log("endpointslice")...)})
 	if err := add("endpointslice", eps, err); err != nil {
+		return err
+	}
+	ipam, err := nodeipam.New(nodeipam.Config{Client: cs, Informers: factory, Recorder: recorder("node-ipam"), ClusterCIDR: opts.ClusterCIDR, Logger: env.Logger.With(log("node-ipam")...)})
+	if err := add("node-ipam", ipam, err); err != nil {
+		return err
+	}
+	nlc, err := nodelifecycle.New(nodelifecycle.Config{Client: cs, Informers: factory, Recorder: recorder("node-lifecycle"), GracePeriod: opts.NodeMonitorGracePeriod, Logger: env.Logger.With(log("node-lifecycle")...)})
+	if err := add("node-lifecycle", nlc, err); err != nil {
 		return err
 	}
 	factory.Start(ctx.Done())

@@ -22,9 +22,9 @@ func Start(t testing.TB) *testserver.Server {
 func StartWith(t testing.TB, mutate func(*server.Config)) *testserver.Server {
 	t.Helper()
 	return testserver.StartWith(t, func(c *server.Config) {
-		c.Components = components.All()
 		if mutate != nil {
 			mutate(c)
 		}
+		c.Components = components.All(components.Options{ClusterCIDR: c.ClusterCIDR})
 	})
 }

@@ -102,7 +102,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	inf := cfg.Informers.Core().V1().Nodes()
 	c.nodes = inf.Lister()
-	ctrl, err := controller.New(controller.Config{Name: "nodeipam", Reconciler: c, Workers: 4, Logger: cfg.Logger})
+	ctrl, err := controller.New(controller.Config{Name: "nodeipam", Reconciler: c, Workers: 8, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
