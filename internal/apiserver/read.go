@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"io"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	kprotobuf "k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -245,20 +247,20 @@ func (h *resourceHandler) watch(ctx context.Context, w http.ResponseWriter, r *h
 		return err
 	}
 	flusher, _ := w.(http.Flusher)
-	// Watch events are streamed as JSON whatever else the client accepts.
-	w.Header().Set("Content-Type", "application/json")
+	enc := newWatchEncoder(w, out)
+	w.Header().Set("Content-Type", enc.contentType())
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.WriteHeader(http.StatusOK)
 	if flusher != nil {
 		flusher.Flush()
 	}
-	enc := json.NewEncoder(w)
 	first := true
-	write := func(typ watch.EventType, obj interface{}) bool {
-		if err := enc.Encode(watchEvent{Type: typ, Object: obj}); err != nil {
+	write := func(typ watch.EventType, obj runtime.Object) bool {
+		if err := enc.encode(typ, obj); err != nil {
 			return false
 		}
-		if flusher != nil {
+		// Flush once the burst is written, not after every event.
+		if flusher != nil && len(events) == 0 {
 			flusher.Flush()
 		}
 		return true
@@ -287,7 +289,7 @@ func (h *resourceHandler) watch(ctx context.Context, w http.ResponseWriter, r *h
 			if err != nil {
 				continue
 			}
-			var payload interface{} = obj
+			var payload runtime.Object = obj
 			switch out.kind {
 			case outTable:
 				t, err := toTable(h.res, []runtime.Object{obj}, &metav1.ListMeta{}, out.tableGroupV, includeMetadata, first)
@@ -309,10 +311,58 @@ func (h *resourceHandler) watch(ctx context.Context, w http.ResponseWriter, r *h
 // listOptionsKind names ListOptions in validation errors.
 var listOptionsKind = metav1.SchemeGroupVersion.WithKind("ListOptions").GroupKind()
 
+// watchEncoder writes watch events in the negotiated wire format.
+type watchEncoder interface {
+	contentType() string
+	encode(typ watch.EventType, obj runtime.Object) error
+}
+
+// newWatchEncoder streams protobuf to clients that accept it (client-go's
+// typed clients do) for objects and metadata, and JSON otherwise: tables
+// have no protobuf form.
+func newWatchEncoder(w io.Writer, out output) watchEncoder {
+	if out.protobuf && out.kind != outTable {
+		return &protoWatchEncoder{frames: kprotobuf.LengthDelimitedFramer.NewFrameWriter(w)}
+	}
+	return jsonWatchEncoder{json.NewEncoder(w)}
+}
+
+// jsonWatchEncoder writes one JSON watch event per line.
+type jsonWatchEncoder struct{ enc *json.Encoder }
+
 // watchEvent is the JSON form of a watch event.
 type watchEvent struct {
 	Type   watch.EventType `json:"type"`
-	Object interface{}     `json:"object"`
+	Object runtime.Object  `json:"object"`
+}
+
+func (jsonWatchEncoder) contentType() string { return "application/json" }
+
+func (e jsonWatchEncoder) encode(typ watch.EventType, obj runtime.Object) error {
+	return e.enc.Encode(watchEvent{Type: typ, Object: obj})
+}
+
+// protoWatchEncoder writes length-delimited metav1.WatchEvent frames whose
+// object is in Kubernetes' protobuf envelope, as kube-apiserver does.
+type protoWatchEncoder struct {
+	frames io.Writer
+	obj    bytes.Buffer
+}
+
+func (*protoWatchEncoder) contentType() string { return protobufType + ";stream=watch" }
+
+func (e *protoWatchEncoder) encode(typ watch.EventType, obj runtime.Object) error {
+	e.obj.Reset()
+	if err := protoEncoder.Encode(obj, &e.obj); err != nil {
+		return err
+	}
+	ev := metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: e.obj.Bytes()}}
+	data, err := ev.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = e.frames.Write(data)
+	return err
 }
 
 // bookmark returns a bookmark object: an empty object of the resource's

@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -9,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kprotobuf "k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/client-go/rest"
 )
 
 func TestBootstrapNamespacesAndKubernetesService(t *testing.T) {
@@ -101,5 +105,46 @@ func TestNamespaceDefaults(t *testing.T) {
 			t.Fatal("default service account not recreated")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestProtobufWatchStream checks that a protobuf client gets a protobuf
+// watch stream (length-delimited WatchEvent frames), which client-go's
+// typed clients decode.
+func TestProtobufWatchStream(t *testing.T) {
+	s := testcluster.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hc, err := rest.HTTPClientFor(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Config.Host+"/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=10", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/vnd.kubernetes.protobuf;stream=watch, application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.kubernetes.protobuf;stream=watch" {
+		t.Fatalf("Content-Type = %q, want the protobuf watch stream", ct)
+	}
+	// The first event is the kube-root-ca.crt ConfigMap (or any object
+	// already there): read one frame and decode it.
+	frames := kprotobuf.LengthDelimitedFramer.NewFrameReader(resp.Body)
+	buf := make([]byte, 1<<20)
+	n, err := frames.Read(buf)
+	if err != nil {
+		t.Fatalf("reading a frame: %v", err)
+	}
+	var ev metav1.WatchEvent
+	if err := ev.Unmarshal(buf[:n]); err != nil {
+		t.Fatalf("decoding WatchEvent: %v", err)
+	}
+	if ev.Type != "ADDED" || !bytes.HasPrefix(ev.Object.Raw, []byte("k8s\x00")) {
+		t.Fatalf("event type %q, object prefix %q; want ADDED with the protobuf envelope", ev.Type, ev.Object.Raw[:min(4, len(ev.Object.Raw))])
 	}
 }
