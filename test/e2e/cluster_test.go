@@ -50,8 +50,17 @@ type processCluster struct {
 
 // startProcess starts `skiff server` with a fresh data dir and free ports
 // and waits until /readyz answers ok. It is stopped (SIGTERM, which must
-// end it with exit code 0) when the test ends.
+// end it with exit code 0) when the test ends. This suite checks the API
+// server itself, as Kubernetes' apiserver tests do: nothing else may act on
+// the objects it creates, so the other components are turned off.
 func startProcess(t testing.TB) *processCluster {
+	t.Helper()
+	return startServer(t, "--disable-controllers", "--disable-scheduler", "--disable-agent")
+}
+
+// startServer is startProcess with the component flags given by the
+// caller (none: everything `skiff server` runs).
+func startServer(t testing.TB, components ...string) *processCluster {
 	t.Helper()
 	requireBinary(t)
 	ports, err := testserver.FreePorts(3)
@@ -71,10 +80,8 @@ func startProcess(t testing.TB) *processCluster {
 		"--etcd-client-port", strconv.Itoa(ports[1]),
 		"--etcd-peer-port", strconv.Itoa(ports[2]),
 		"--log-level", "debug",
-		// This suite checks the API server itself, as Kubernetes' apiserver
-		// tests do: nothing else may act on the objects it creates.
-		"--disable-controllers", "--disable-scheduler", "--disable-agent",
 	}
+	p.args = append(p.args, components...)
 	t.Cleanup(func() {
 		p.Stop()
 		if t.Failed() {
