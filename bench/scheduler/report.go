@@ -127,7 +127,7 @@ func (r *results) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  end-to-end phase: the creates alone took %s (%.0f creates/s while binding); the last pod was bound %s after the last create\n",
 		r.e2eCreate.Round(time.Millisecond), rate(o.pods, r.e2eCreate), r.e2eLag.Round(time.Millisecond))
-	fmt.Fprintf(w, "  (each pod costs the API server a create, a binding and JSON watch events; the scheduler keeps up with creation)\n")
+	fmt.Fprintf(w, "  (each pod costs the API server a create, a binding and protobuf watch events; the scheduler keeps up with creation)\n")
 	fmt.Fprintf(w, "  node creation: %d nodes in %s\n", o.nodes, r.nodeCreate.Round(time.Millisecond))
 	fmt.Fprintf(w, "CPU during the end-to-end phase: scheduler %.1f s (%.2f ms/pod), skiff server (API server + etcd) %.1f s (%.2f ms/pod), benchmark clients %.1f s;\n",
 		r.schedCPU, 1000*r.schedCPU/float64(o.pods), r.srvCPU, 1000*r.srvCPU/float64(o.pods), r.selfCPU)
