@@ -15,4 +15,11 @@ echo "building skiff and the benchmark..." >&2
 go build -o "$tmp/skiff" ./cmd/skiff
 go build -o "$tmp/apiserver-bench" ./bench/apiserver
 
+# The API server alone: what creates and lists cost, with nothing else
+# reacting to the pods.
 "$tmp/apiserver-bench" --skiff "$tmp/skiff" --out-dir bench/results "$@"
+# The whole control plane (scheduler and controllers on): start-up time and
+# idle memory compare with Kubernetes' apiserver, etcd, scheduler and
+# controller manager together.
+"$tmp/apiserver-bench" --skiff "$tmp/skiff" --out-dir bench/results --name control-plane \
+	--server-args "--disable-agent" "$@"

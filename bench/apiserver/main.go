@@ -32,6 +32,7 @@ type options struct {
 	idle       time.Duration
 	valueSize  int
 	outDir     string
+	name       string
 	kubectl    string
 	timeout    time.Duration
 	skipEtcd   bool
@@ -40,14 +41,15 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.skiff, "skiff", "", "path of the skiff binary to benchmark (required)")
-	flag.StringVar(&o.serverArgs, "server-args", "--disable-agent", "extra flags for `skiff server`, space separated")
+	flag.StringVar(&o.serverArgs, "server-args", "--disable-agent --disable-scheduler --disable-controllers", "extra flags for `skiff server`, space separated (default: the API server alone)")
 	flag.IntVar(&o.pods, "pods", 10000, "pods to create and list")
 	flag.IntVar(&o.clients, "clients", 64, "concurrent clients for the creates (and raw etcd puts)")
 	flag.IntVar(&o.starts, "starts", 5, "start-up measurements (each on a fresh data dir, then a restart on it)")
 	flag.IntVar(&o.listRuns, "list-runs", 5, "measured runs of each LIST variant (after one warm-up)")
 	flag.DurationVar(&o.idle, "idle", 5*time.Second, "how long the server idles after ready before RSS is read")
 	flag.IntVar(&o.valueSize, "etcd-value-size", 1024, "value size of the raw etcd puts, bytes")
-	flag.StringVar(&o.outDir, "out-dir", "", "write apiserver-<date>.txt and apiserver-latest.txt here (default: print only)")
+	flag.StringVar(&o.outDir, "out-dir", "", "write <name>-<date>.txt and <name>-latest.txt here (default: print only)")
+	flag.StringVar(&o.name, "name", "apiserver", "report file name prefix")
 	flag.StringVar(&o.kubectl, "kubectl", "auto", "kubectl binary for the `kubectl get pods` note (auto: from PATH if present; none: skip)")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
 	flag.BoolVar(&o.skipEtcd, "skip-etcd-baseline", false, "do not measure the raw etcd reference")
@@ -229,13 +231,13 @@ func run(ctx context.Context, o options) (err error) {
 		if err := os.MkdirAll(o.outDir, 0o755); err != nil {
 			return err
 		}
-		name := filepath.Join(o.outDir, "apiserver-"+res.Env.Date.UTC().Format("20060102-150405")+".txt")
-		for _, f := range []string{name, filepath.Join(o.outDir, "apiserver-latest.txt")} {
+		name := filepath.Join(o.outDir, o.name+"-"+res.Env.Date.UTC().Format("20060102-150405")+".txt")
+		for _, f := range []string{name, filepath.Join(o.outDir, o.name+"-latest.txt")} {
 			if err := os.WriteFile(f, []byte(report), 0o644); err != nil {
 				return err
 			}
 		}
-		logf("wrote %s and apiserver-latest.txt", name)
+		logf("wrote %s and %s-latest.txt", name, o.name)
 	}
 	return nil
 }
