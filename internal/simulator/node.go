@@ -84,7 +84,7 @@ func desiredNodeStatus(cfg *Config, cur *corev1.Node, i int, now time.Time) core
 			cond(corev1.NodeReady, corev1.ConditionTrue, "KubeletReady", "kubelet is posting ready status"),
 		},
 		Addresses: []corev1.NodeAddress{
-			{Type: corev1.NodeInternalIP, Address: nodeIP(i).String()},
+			{Type: corev1.NodeInternalIP, Address: nodeIP(cfg.NamePrefix, i).String()},
 			{Type: corev1.NodeHostName, Address: cur.Name},
 		},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},

@@ -37,7 +37,7 @@ func TestBuildNode(t *testing.T) {
 	if n.Status.NodeInfo.KubeletVersion != DefaultKubeletVersion || n.Status.NodeInfo.OperatingSystem != "linux" {
 		t.Errorf("nodeInfo = %+v", n.Status.NodeInfo)
 	}
-	if n.Status.Addresses[0].Address != "172.16.0.3" || n.Status.Addresses[1].Address != "sim-node-1" {
+	if n.Status.Addresses[0].Address != nodeIP("sim-node-", 1).String() || n.Status.Addresses[1].Address != "sim-node-1" {
 		t.Errorf("addresses = %v", n.Status.Addresses)
 	}
 	want := map[corev1.NodeConditionType]corev1.ConditionStatus{corev1.NodeReady: corev1.ConditionTrue,
@@ -175,11 +175,15 @@ func TestIPPoolDualStack(t *testing.T) {
 }
 
 func TestAddressing(t *testing.T) {
-	if got := nodeIP(0).String(); got != "172.16.0.2" {
-		t.Errorf("nodeIP(0) = %s", got)
+	a0, a1 := nodeIP("sim-node-", 0), nodeIP("sim-node-", 1)
+	if a1.Compare(a0) <= 0 || a0.Next() != a1 {
+		t.Errorf("nodes of one simulator are not numbered consecutively: %s, %s", a0, a1)
 	}
-	if got := nodeIP(300).String(); got != "172.16.1.46" {
-		t.Errorf("nodeIP(300) = %s", got)
+	if !netip.MustParsePrefix("172.16.0.0/12").Contains(nodeIP("sim-node-", 4000)) {
+		t.Errorf("node IP %s outside 172.16.0.0/12", nodeIP("sim-node-", 4000))
+	}
+	if nodeIP("sim-node-", 0) == nodeIP("sim-spare-", 0) {
+		t.Errorf("two node pools share the address %s", nodeIP("sim-node-", 0))
 	}
 	if got := fallbackPodCIDR(0).String(); got != "100.64.0.0/24" {
 		t.Errorf("fallbackPodCIDR(0) = %s", got)

@@ -49,7 +49,7 @@ func (s *Simulator) syncPod(ctx context.Context, key string) error {
 		// Bound before we registered, or the informer lags: wait for the node.
 		return controller.RequeueAfter(s.cfg.RenewInterval / 10)
 	}
-	env := podEnv{hostIP: nodeIP(n.index), now: s.cfg.Now(), jobDuration: s.cfg.JobDuration}
+	env := podEnv{hostIP: nodeIP(s.cfg.NamePrefix, n.index), now: s.cfg.Now(), jobDuration: s.cfg.JobDuration}
 	if len(pod.Status.PodIPs) == 0 && !pod.Spec.HostNetwork {
 		if env.podIPs, err = s.assignIPs(n, node, pod, key); err != nil {
 			return fmt.Errorf("pod %s: %w", key, err)
@@ -82,7 +82,7 @@ func (s *Simulator) finishDeletion(ctx context.Context, n *simNode, pod *corev1.
 	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 	if len(pod.Finalizers) > 0 && !terminal {
 		upd := pod.DeepCopy()
-		upd.Status = *stoppedStatus(pod, podEnv{hostIP: nodeIP(n.index), now: s.cfg.Now()})
+		upd.Status = *stoppedStatus(pod, podEnv{hostIP: nodeIP(s.cfg.NamePrefix, n.index), now: s.cfg.Now()})
 		if _, err := s.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil

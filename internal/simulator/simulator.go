@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -330,9 +331,15 @@ func podNodeName(obj interface{}) ([]string, error) {
 	return nil, nil
 }
 
-// nodeIP is the InternalIP of the i-th node: 172.16.0.0/12 from .2 on.
-func nodeIP(i int) netip.Addr {
-	v := uint32(0xAC100000) + uint32(i) + 2
+// nodeIP is the InternalIP of the i-th node of a simulator whose nodes are
+// named prefix+i: a block of 4096 addresses in 172.16.0.0/12 picked by the
+// prefix, from its .2 on, so that simulators with different prefixes (node
+// pools) rarely share addresses.
+func nodeIP(prefix string, i int) netip.Addr {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(prefix))
+	block := h.Sum32() % 256
+	v := uint32(0xAC100000) + block*4096 + uint32(i%4094) + 2
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 

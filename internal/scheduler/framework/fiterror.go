@@ -51,7 +51,7 @@ const NoNodeAvailableMsg = "0/%v nodes are available"
 // Insufficient cpu, 1 node(s) had untolerated taint {k: v}", sorted as
 // strings), a period, then preemption's message, e.g.
 //
-//	0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.
+//	0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.
 func (f *FitError) Error() string {
 	msg := fmt.Sprintf(NoNodeAvailableMsg+":", f.NumAllNodes)
 	d := &f.Diagnosis
