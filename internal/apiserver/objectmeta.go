@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"crypto/rand"
-	"fmt"
 	"reflect"
 	"sync"
 	"time"
@@ -134,5 +133,3 @@ func validateMetaUpdate(res *registry.Resource, m, old metav1.Object) field.Erro
 	errs := apivalidation.ValidateObjectMetaAccessorUpdate(m, old, field.NewPath("metadata"))
 	return append(errs, validateMeta(res, m)...)
 }
-
-func errorf(format string, a ...interface{}) error { return fmt.Errorf(format, a...) }

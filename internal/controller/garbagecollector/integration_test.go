@@ -167,7 +167,7 @@ func TestGarbageCollector(t *testing.T) {
 	t.Run("foreground waits for blocking dependents", func(t *testing.T) {
 		ns := e.namespace(t, "fg")
 		owner := e.configMap(t, ns, "owner")
-		held, err := e.cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		_, err := e.cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
 			Name: "held", Finalizers: []string{"test.skiff.io/hold"},
 			OwnerReferences: []metav1.OwnerReference{ownedBy(owner, "ConfigMap", true)}}}, metav1.CreateOptions{})
 		if err != nil {
@@ -186,7 +186,7 @@ func TestGarbageCollector(t *testing.T) {
 		if cur.DeletionTimestamp == nil || !contains(cur.Finalizers, metav1.FinalizerDeleteDependents) {
 			t.Fatalf("owner should wait with the foreground finalizer: %+v", cur.ObjectMeta)
 		}
-		held = e.get(t, ns, "held")
+		held := e.get(t, ns, "held")
 		held.Finalizers = nil
 		if _, err := e.cs.CoreV1().ConfigMaps(ns).Update(ctx, held, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
