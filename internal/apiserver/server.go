@@ -118,8 +118,7 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the storage-backed handler of a resource, for other
-// components composed in-process (e.g. admission plug-ins reading objects).
+// lookup returns the handler serving the request's resource.
 func (s *Server) lookup(info requestInfo) (*resourceHandler, bool) {
 	h, ok := s.handlers[info.Group+"/"+info.Version+"/"+info.Resource]
 	return h, ok

@@ -223,7 +223,7 @@ func (h *resourceHandler) evict(ctx context.Context, w http.ResponseWriter, r *h
 	}
 	ev := obj.(*policyv1.Eviction)
 	if ev.Name != "" && ev.Name != info.Name {
-		return apierrors.NewBadRequest(fmt.Sprintf("name in URL does not match name in Eviction object"))
+		return apierrors.NewBadRequest("name in URL does not match name in Eviction object")
 	}
 	podObj, err := h.store.Get(ctx, info.Namespace, info.Name)
 	if err != nil {
