@@ -4,6 +4,8 @@
 //
 // Run with `go test ./test/e2e/`. kubectl must be on PATH; without it the
 // suite is skipped (set SKIFF_E2E_REQUIRE_KUBECTL=1 to make that a failure).
+// The workload scenarios (TestWorkloads, TestNodes) play their nodes with
+// `skiff simulate`, or with kwok when SKIFF_E2E_NODES=kwok (`make e2e-kwok`).
 package e2e
 
 import (

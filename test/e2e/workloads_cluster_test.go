@@ -18,7 +18,8 @@ import (
 
 // The workload scenarios need the whole control plane: `skiff server`
 // with its controllers and scheduler, and nodes played by `skiff simulate`
-// (hollow kubelets, as kwok does) in separate processes.
+// (hollow kubelets, as kwok does) in separate processes, or by kwok itself
+// with SKIFF_E2E_NODES=kwok (see workloads_kwok_test.go).
 
 const (
 	// nodesReadyDeadline bounds the wait for simulated nodes to register
@@ -73,9 +74,12 @@ func requireCommand(t testing.TB, name, why string) {
 	}
 }
 
-// simProcess is one `skiff simulate` process: a set of hollow nodes.
+// simProcess is one node-simulator process (`skiff simulate`, or kwok):
+// a set of simulated nodes.
 type simProcess struct {
 	t       testing.TB
+	what    string // the command, for messages
+	noise   string // log lines containing it are left out of failure reports
 	logPath string
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -86,18 +90,24 @@ type simProcess struct {
 // flags until the test ends (SIGTERM, which must end it cleanly) or Kill.
 func startSimulator(t testing.TB, kubeconfig, name string, flags ...string) *simProcess {
 	t.Helper()
-	s := &simProcess{t: t, logPath: filepath.Join(t.TempDir(), name+".log")}
+	return startNodeProcess(t, "skiff simulate", name, skiffBinary, append([]string{"simulate", "--kubeconfig", kubeconfig}, flags...)...)
+}
+
+// startNodeProcess runs a node simulator binary with args until the test
+// ends (SIGTERM, which must end it cleanly) or Kill.
+func startNodeProcess(t testing.TB, what, name, binary string, args ...string) *simProcess {
+	t.Helper()
+	s := &simProcess{t: t, what: what, logPath: filepath.Join(t.TempDir(), name+".log")}
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		t.Fatalf("simulator log: %v", err)
+		t.Fatalf("%s log: %v", what, err)
 	}
 	defer logFile.Close()
-	args := append([]string{"simulate", "--kubeconfig", kubeconfig}, flags...)
-	fmt.Fprintf(logFile, "=== %s %s\n", skiffBinary, strings.Join(args, " "))
-	cmd := exec.Command(skiffBinary, args...)
+	fmt.Fprintf(logFile, "=== %s %s\n", binary, strings.Join(args, " "))
+	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting skiff simulate: %v", err)
+		t.Fatalf("starting %s: %v", what, err)
 	}
 	s.cmd, s.exited = cmd, make(chan struct{})
 	go func() {
@@ -107,10 +117,25 @@ func startSimulator(t testing.TB, kubeconfig, name string, flags ...string) *sim
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("skiff simulate log (%s), last lines:\n%s", s.logPath, tail(s.logPath, 20))
+			t.Logf("%s log (%s), last lines:\n%s", what, s.logPath, s.tail(20))
 		}
 	})
 	return s
+}
+
+// tail returns the last n lines of the log, without the noise.
+func (s *simProcess) tail(n int) string {
+	data, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return err.Error()
+	}
+	var lines []string
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		if s.noise == "" || !strings.Contains(line, s.noise) {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // Kill ends the process at once (SIGKILL): its nodes stop heartbeating,
@@ -133,22 +158,22 @@ func (s *simProcess) stop() {
 	defer func() { s.cmd = nil }()
 	select {
 	case <-s.exited:
-		s.t.Errorf("skiff simulate exited early: %v\nlog:\n%s", s.waitErr, tail(s.logPath, 20))
+		s.t.Errorf("%s exited early: %v\nlog:\n%s", s.what, s.waitErr, s.tail(20))
 		return
 	default:
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		s.t.Errorf("SIGTERM to skiff simulate: %v", err)
+		s.t.Errorf("SIGTERM to %s: %v", s.what, err)
 	}
 	select {
 	case <-s.exited:
 		if s.waitErr != nil {
-			s.t.Errorf("skiff simulate did not exit cleanly after SIGTERM: %v\nlog:\n%s", s.waitErr, tail(s.logPath, 20))
+			s.t.Errorf("%s did not exit cleanly after SIGTERM: %v\nlog:\n%s", s.what, s.waitErr, s.tail(20))
 		}
 	case <-time.After(stopDeadline):
 		_ = s.cmd.Process.Kill()
 		<-s.exited
-		s.t.Errorf("skiff simulate did not exit within %v of SIGTERM", stopDeadline)
+		s.t.Errorf("%s did not exit within %v of SIGTERM", s.what, stopDeadline)
 	}
 }
 
@@ -159,30 +184,92 @@ type fullCluster struct {
 	k     *kubectl
 	nodes []string
 	sims  map[string]*simProcess
+	// nodeSim is the node simulator playing the nodes (SKIFF_E2E_NODES).
+	nodeSim string
 }
 
 // simNodes is one simulator process: its name (for logs and Kill) and
-// the nodes it plays, named prefix0, prefix1, ...
+// the nodes it plays, named prefix0, prefix1, ... The nodes' shape is the
+// same whichever simulator plays them; zero values are the defaults.
 type simNodes struct {
 	name   string
 	prefix string
 	count  int
+	// cpu, memory and pods are each node's capacity (and allocatable).
+	cpu, memory string
+	pods        int
+	// labels (KEY=VALUE) and taints (KEY[=VALUE]:EFFECT) go on every
+	// node; zones spreads the nodes round-robin over these zones.
+	labels, taints, zones []string
+}
+
+// The capacity of a simulated node unless a group says otherwise.
+const (
+	defaultNodeCPU    = "32"
+	defaultNodeMemory = "256Gi"
+	defaultNodePods   = 110
+)
+
+func (g simNodes) withDefaults() simNodes {
+	if g.cpu == "" {
+		g.cpu = defaultNodeCPU
+	}
+	if g.memory == "" {
+		g.memory = defaultNodeMemory
+	}
+	if g.pods == 0 {
+		g.pods = defaultNodePods
+	}
+	return g
+}
+
+// nodeNames are the names of the group's nodes.
+func (g simNodes) nodeNames() []string {
+	var names []string
+	for i := 0; i < g.count; i++ {
+		names = append(names, fmt.Sprintf("%s%d", g.prefix, i))
+	}
+	return names
+}
+
+// simulateFlags are the `skiff simulate` flags that play the group.
+func (g simNodes) simulateFlags() []string {
+	flags := []string{"--nodes", fmt.Sprint(g.count), "--name-prefix", g.prefix, "--lease-renew-interval", "2s",
+		"--cpu", g.cpu, "--memory", g.memory, "--pods", fmt.Sprint(g.pods)}
+	for _, l := range g.labels {
+		flags = append(flags, "--label", l)
+	}
+	for _, taint := range g.taints {
+		flags = append(flags, "--taint", taint)
+	}
+	if len(g.zones) > 0 {
+		flags = append(flags, "--zones", strings.Join(g.zones, ","))
+	}
+	return flags
 }
 
 // startFullCluster starts `skiff server` (everything but the node agent:
-// the simulated nodes stand in for it) and one `skiff simulate` per
-// group, and waits until every node is Ready and the scheduler holds its
-// Lease. It skips the test when the binary lacks a command it needs.
+// the simulated nodes stand in for it) and one simulator process per
+// group (`skiff simulate`, or kwok when SKIFF_E2E_NODES=kwok), and waits
+// until every node is Ready and the scheduler holds its Lease. It skips
+// the test when the binary lacks a command it needs.
 func startFullCluster(t *testing.T, groups ...simNodes) *fullCluster {
 	t.Helper()
 	requireKubectl(t)
-	requireCommand(t, "simulate", "to run the simulated nodes")
+	sim := nodeSimulator(t)
+	var kwok *kwokSetup
+	switch sim {
+	case nodeSimSkiff:
+		requireCommand(t, "simulate", "to run the simulated nodes")
+	case nodeSimKwok:
+		kwok = requireKwok(t)
+	}
 	requireCommand(t, "scheduler", "to schedule the pods")
 	// A node is declared unreachable after 20s without a heartbeat
 	// (Kubernetes' default is 50s); the simulated nodes renew their Leases
 	// every 2s, so a live node never comes close.
 	p := startServer(t, "--disable-agent", "--log-level", "info", "--node-monitor-grace-period", "20s")
-	c := &fullCluster{processCluster: p, sims: map[string]*simProcess{}}
+	c := &fullCluster{processCluster: p, sims: map[string]*simProcess{}, nodeSim: sim}
 	c.k = newKubectl(t, c)
 
 	// The scheduler runs inside `skiff server`, elected through the
@@ -192,12 +279,15 @@ func startFullCluster(t *testing.T, groups ...simNodes) *fullCluster {
 		return r.code == 0 && strings.TrimSpace(r.stdout) != "", r.String()
 	})
 
-	for _, g := range groups {
-		c.sims[g.name] = startSimulator(t, c.Kubeconfig(), g.name,
-			"--nodes", fmt.Sprint(g.count), "--name-prefix", g.prefix, "--lease-renew-interval", "2s")
-		for i := 0; i < g.count; i++ {
-			c.nodes = append(c.nodes, fmt.Sprintf("%s%d", g.prefix, i))
+	for i, g := range groups {
+		g = g.withDefaults()
+		switch sim {
+		case nodeSimSkiff:
+			c.sims[g.name] = startSimulator(t, c.Kubeconfig(), g.name, g.simulateFlags()...)
+		case nodeSimKwok:
+			c.sims[g.name] = kwok.startGroup(t, c, i, g)
 		}
+		c.nodes = append(c.nodes, g.nodeNames()...)
 	}
 	sort.Strings(c.nodes)
 	want := strings.Join(c.nodes, " ")
