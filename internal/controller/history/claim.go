@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
 )
 
 // Claimer applies ClaimOf to a controller's candidate dependents (pods or
@@ -81,4 +85,35 @@ func RecheckOwner(owner metav1.Object, get func(ctx context.Context) (metav1.Obj
 		}
 		return nil
 	}
+}
+
+// PodClaimer returns the Claimer of an owner's pods, writing through client.
+func PodClaimer(client kubernetes.Interface, owner metav1.Object, kind schema.GroupVersionKind, sel labels.Selector, recheck func(context.Context) error) Claimer[*corev1.Pod] {
+	api := client.CoreV1().Pods(owner.GetNamespace())
+	return Claimer[*corev1.Pod]{
+		Owner: owner, Kind: kind, Selector: sel, Recheck: recheck,
+		Copy: (*corev1.Pod).DeepCopy,
+		Update: func(ctx context.Context, p *corev1.Pod) (*corev1.Pod, error) {
+			return api.Update(ctx, p, metav1.UpdateOptions{})
+		},
+	}
+}
+
+// ClaimRevisions adopts and releases the ControllerRevisions of the
+// owner's namespace and returns those it owns, oldest first.
+func ClaimRevisions(ctx context.Context, client kubernetes.Interface, lister appslisters.ControllerRevisionLister, owner metav1.Object, kind schema.GroupVersionKind, sel labels.Selector, recheck func(context.Context) error) ([]*appsv1.ControllerRevision, error) {
+	revs, err := lister.ControllerRevisions(owner.GetNamespace()).List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing controller revisions: %w", err)
+	}
+	api := client.AppsV1().ControllerRevisions(owner.GetNamespace())
+	owned, err := Claimer[*appsv1.ControllerRevision]{
+		Owner: owner, Kind: kind, Selector: sel, Recheck: recheck,
+		Copy: (*appsv1.ControllerRevision).DeepCopy,
+		Update: func(ctx context.Context, r *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error) {
+			return api.Update(ctx, r, metav1.UpdateOptions{})
+		},
+	}.Claim(ctx, revs)
+	Sort(owned)
+	return owned, err
 }

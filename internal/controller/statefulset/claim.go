@@ -31,31 +31,11 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, sel
 			members = append(members, pod)
 		}
 	}
-	api := c.cfg.Client.CoreV1().Pods(set.Namespace)
-	return history.Claimer[*corev1.Pod]{
-		Owner: set, Kind: controllerKind, Selector: sel, Recheck: c.recheck(set),
-		Copy: (*corev1.Pod).DeepCopy,
-		Update: func(ctx context.Context, p *corev1.Pod) (*corev1.Pod, error) {
-			return api.Update(ctx, p, metav1.UpdateOptions{})
-		},
-	}.Claim(ctx, members)
+	return history.PodClaimer(c.cfg.Client, set, controllerKind, sel, c.recheck(set)).Claim(ctx, members)
 }
 
 // claimRevisions returns set's controller revisions sorted oldest first,
 // adopting and releasing as needed.
 func (c *Controller) claimRevisions(ctx context.Context, set *appsv1.StatefulSet, sel labels.Selector) ([]*appsv1.ControllerRevision, error) {
-	revs, err := c.revisions.ControllerRevisions(set.Namespace).List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("listing controller revisions: %w", err)
-	}
-	api := c.cfg.Client.AppsV1().ControllerRevisions(set.Namespace)
-	owned, err := history.Claimer[*appsv1.ControllerRevision]{
-		Owner: set, Kind: controllerKind, Selector: sel, Recheck: c.recheck(set),
-		Copy: (*appsv1.ControllerRevision).DeepCopy,
-		Update: func(ctx context.Context, r *appsv1.ControllerRevision) (*appsv1.ControllerRevision, error) {
-			return api.Update(ctx, r, metav1.UpdateOptions{})
-		},
-	}.Claim(ctx, revs)
-	history.Sort(owned)
-	return owned, err
+	return history.ClaimRevisions(ctx, c.cfg.Client, c.revisions, set, controllerKind, sel, c.recheck(set))
 }
