@@ -33,3 +33,22 @@ func OwnerKey(kind schema.GroupVersionKind) func(obj interface{}) (string, bool)
 		return m.GetNamespace() + "/" + ref.Name, true
 	}
 }
+
+// FormerOwnerKey returns a function that, given an object before and after
+// an update, returns the key of the controller (found by ownerKey) that
+// controlled it before, when the update changed or dropped that controller
+// reference: the former owner must notice it lost a dependent.
+func FormerOwnerKey(ownerKey func(obj interface{}) (string, bool)) func(old, cur interface{}) (string, bool) {
+	return func(old, cur interface{}) (string, bool) {
+		o, ok1 := MetaOf(old)
+		n, ok2 := MetaOf(cur)
+		if !ok1 || !ok2 {
+			return "", false
+		}
+		before, after := metav1.GetControllerOfNoCopy(o), metav1.GetControllerOfNoCopy(n)
+		if before == nil || (after != nil && after.UID == before.UID) {
+			return "", false
+		}
+		return ownerKey(old)
+	}
+}

@@ -133,6 +133,9 @@ func New(cfg Config) (*Controller, error) {
 // ownerKey maps a pod or revision to the key of the set controlling it.
 var ownerKey = controller.OwnerKey(controllerKind)
 
+// formerOwnerKey maps an updated pod or revision to the set that lost it.
+var formerOwnerKey = controller.FormerOwnerKey(ownerKey)
+
 // Run reconciles until ctx ends.
 func (c *Controller) Run(ctx context.Context) error { return c.ctrl.Run(ctx) }
 
@@ -157,16 +160,8 @@ func (c *Controller) enqueueAdopters(obj interface{}) {
 // enqueueFormerOwner enqueues the daemon set that controlled a pod before
 // an update changed or dropped its controller reference.
 func (c *Controller) enqueueFormerOwner(old, cur interface{}) {
-	o, ok1 := controller.MetaOf(old)
-	n, ok2 := controller.MetaOf(cur)
-	if !ok1 || !ok2 {
-		return
-	}
-	before, after := metav1.GetControllerOfNoCopy(o), metav1.GetControllerOfNoCopy(n)
-	if before != nil && (after == nil || after.UID != before.UID) {
-		if key, ok := ownerKey(old); ok {
-			c.ctrl.Enqueue(key)
-		}
+	if key, ok := formerOwnerKey(old, cur); ok {
+		c.ctrl.Enqueue(key)
 	}
 }
 

@@ -2,6 +2,7 @@ package deployment
 
 import (
 	"fmt"
+	"github.com/skiff-io/skiff/internal/controller"
 	"strings"
 	"testing"
 	"time"
@@ -377,13 +378,13 @@ func TestClassify(t *testing.T) {
 	}
 	tests := []struct {
 		rs   *appsv1.ReplicaSet
-		want claim
+		want controller.Claim
 	}{
-		{mk("web", "d-uid"), claimKeep}, {mk("db", "d-uid"), claimRelease}, {mk("web", ""), claimAdopt},
-		{mk("web", "other"), claimIgnore}, {mk("db", ""), claimIgnore},
+		{mk("web", "d-uid"), controller.ClaimKeep}, {mk("db", "d-uid"), controller.ClaimRelease}, {mk("web", ""), controller.ClaimAdopt},
+		{mk("web", "other"), controller.ClaimIgnore}, {mk("db", ""), controller.ClaimIgnore},
 	}
 	for i, tt := range tests {
-		if got := classify(d.UID, false, sel, tt.rs); got != tt.want {
+		if got := controller.ClaimOf(d.UID, false, sel, tt.rs); got != tt.want {
 			t.Errorf("case %d: classify = %v, want %v", i, got, tt.want)
 		}
 	}

@@ -3,6 +3,7 @@ package deployment
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/skiff-io/skiff/internal/controller"
 	"maps"
 	"math"
 	"sort"
@@ -242,15 +243,15 @@ func (c *Controller) claimReplicaSets(st *state, sel labels.Selector) ([]*appsv1
 	)
 	client := c.cfg.Client.AppsV1().ReplicaSets(d.Namespace)
 	for _, rs := range all {
-		switch classify(d.UID, d.DeletionTimestamp != nil, sel, rs) {
-		case claimKeep:
+		switch controller.ClaimOf(d.UID, d.DeletionTimestamp != nil, sel, rs) {
+		case controller.ClaimKeep:
 			owned = append(owned, rs)
-		case claimRelease:
+		case controller.ClaimRelease:
 			_, err := client.Patch(st.ctx, rs.Name, types.StrategicMergePatchType, releasePatch(d.UID, rs.UID), metav1.PatchOptions{})
 			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
 				errs = append(errs, fmt.Errorf("releasing replica set %s: %w", rs.Name, err))
 			}
-		case claimAdopt:
+		case controller.ClaimAdopt:
 			if canAdopt == nil {
 				ok, err := c.stillCurrent(st)
 				if err != nil {
@@ -285,39 +286,6 @@ func (c *Controller) stillCurrent(st *state) (bool, error) {
 		return false, fmt.Errorf("checking deployment %s/%s before adopting: %w", st.d.Namespace, st.d.Name, err)
 	}
 	return fresh.UID == st.d.UID && fresh.DeletionTimestamp == nil, nil
-}
-
-// claim is what to do with a replica set the deployment may own.
-type claim int
-
-const (
-	claimIgnore  claim = iota // someone else's, or not ours to take
-	claimKeep                 // ours and matching
-	claimAdopt                // an orphan that matches: take it
-	claimRelease              // ours but no longer matching: let go
-)
-
-// classify decides the claim of the deployment with ownerUID and selector
-// on obj. A deployment being deleted neither adopts nor releases;
-// terminating orphans are not adopted.
-func classify(ownerUID types.UID, ownerDeleting bool, sel labels.Selector, obj metav1.Object) claim {
-	matches := sel.Matches(labels.Set(obj.GetLabels()))
-	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
-		switch {
-		case ref.UID != ownerUID:
-			return claimIgnore
-		case matches:
-			return claimKeep
-		case ownerDeleting:
-			return claimIgnore
-		default:
-			return claimRelease
-		}
-	}
-	if ownerDeleting || !matches || obj.GetDeletionTimestamp() != nil {
-		return claimIgnore
-	}
-	return claimAdopt
 }
 
 // adoptPatch makes d the controller of the object with uid.

@@ -1,49 +1,27 @@
 package history
 
 import (
+	"github.com/skiff-io/skiff/internal/controller"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
 
 // Claim is a controller's relation to a candidate dependent.
-type Claim int
+type Claim = controller.Claim
 
+// The claims, as the controller base defines them.
 const (
-	// Ignore: another controller's, or an orphan the owner may not take.
-	Ignore Claim = iota
-	// Owned: controlled by the owner and still matching its selector.
-	Owned
-	// Adopt: an orphan matching the selector; the owner takes it.
-	Adopt
-	// Release: controlled by the owner but no longer matching; the owner
-	// lets it go.
-	Release
+	Ignore  = controller.ClaimIgnore
+	Owned   = controller.ClaimKeep
+	Adopt   = controller.ClaimAdopt
+	Release = controller.ClaimRelease
 )
 
 // ClaimOf decides the relation of dependent obj to owner, whose selector
-// is sel, as Kubernetes' controllers do: a controller keeps what it
-// controls and matches, adopts matching orphans unless it (or the orphan)
-// is being deleted, and releases what it controls but no longer matches
-// unless it is itself being deleted.
+// is sel (see controller.ClaimOf).
 func ClaimOf(obj, owner metav1.Object, sel labels.Selector) Claim {
-	matches := sel.Matches(labels.Set(obj.GetLabels()))
-	ownerDeleting := owner.GetDeletionTimestamp() != nil
-	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
-		switch {
-		case ref.UID != owner.GetUID():
-			return Ignore
-		case matches:
-			return Owned
-		case ownerDeleting:
-			return Ignore
-		}
-		return Release
-	}
-	if !matches || ownerDeleting || obj.GetDeletionTimestamp() != nil {
-		return Ignore
-	}
-	return Adopt
+	return controller.ClaimOf(owner.GetUID(), owner.GetDeletionTimestamp() != nil, sel, obj)
 }
 
 // SetControllerRef makes ref the controller reference of obj, replacing

@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -112,39 +111,6 @@ func podFromTemplate(s *set, gvk schema.GroupVersionKind) (*corev1.Pod, error) {
 		},
 		Spec: *t.Spec.DeepCopy(),
 	}, nil
-}
-
-// claim is what to do with a pod (or any object) a controller may own.
-type claim int
-
-const (
-	claimIgnore  claim = iota // someone else's, or not ours to take
-	claimKeep                 // ours and matching
-	claimAdopt                // an orphan that matches: take it
-	claimRelease              // ours but no longer matching: let go
-)
-
-// classify decides a pod's claim by the set with ownerUID and selector, as
-// Kubernetes' controller reference manager does. A set being deleted
-// neither adopts nor releases; terminating orphans are not adopted.
-func classify(ownerUID types.UID, ownerDeleting bool, sel labels.Selector, obj metav1.Object) claim {
-	matches := sel.Matches(labels.Set(obj.GetLabels()))
-	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
-		switch {
-		case ref.UID != ownerUID:
-			return claimIgnore
-		case matches:
-			return claimKeep
-		case ownerDeleting:
-			return claimIgnore
-		default:
-			return claimRelease
-		}
-	}
-	if ownerDeleting || !matches || obj.GetDeletionTimestamp() != nil {
-		return claimIgnore
-	}
-	return claimAdopt
 }
 
 // batchSizes splits count creations into slow-start batches 1, 2, 4, ...

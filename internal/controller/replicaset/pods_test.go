@@ -2,6 +2,7 @@ package replicaset
 
 import (
 	"fmt"
+	"github.com/skiff-io/skiff/internal/controller"
 	"slices"
 	"testing"
 	"time"
@@ -131,20 +132,20 @@ func TestClassify(t *testing.T) {
 		name          string
 		pod           *corev1.Pod
 		ownerDeleting bool
-		want          claim
+		want          controller.Claim
 	}{
-		{"ours and matching", mk(match, "me", false), false, claimKeep},
-		{"ours, labels changed", mk(other, "me", false), false, claimRelease},
-		{"ours, labels changed, owner deleting", mk(other, "me", false), true, claimIgnore},
-		{"someone else's", mk(match, "them", false), false, claimIgnore},
-		{"matching orphan", mk(match, "", false), false, claimAdopt},
-		{"orphan, owner deleting", mk(match, "", false), true, claimIgnore},
-		{"terminating orphan", mk(match, "", true), false, claimIgnore},
-		{"non-matching orphan", mk(other, "", false), false, claimIgnore},
+		{"ours and matching", mk(match, "me", false), false, controller.ClaimKeep},
+		{"ours, labels changed", mk(other, "me", false), false, controller.ClaimRelease},
+		{"ours, labels changed, owner deleting", mk(other, "me", false), true, controller.ClaimIgnore},
+		{"someone else's", mk(match, "them", false), false, controller.ClaimIgnore},
+		{"matching orphan", mk(match, "", false), false, controller.ClaimAdopt},
+		{"orphan, owner deleting", mk(match, "", false), true, controller.ClaimIgnore},
+		{"terminating orphan", mk(match, "", true), false, controller.ClaimIgnore},
+		{"non-matching orphan", mk(other, "", false), false, controller.ClaimIgnore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := classify("me", tt.ownerDeleting, sel, tt.pod); got != tt.want {
+			if got := controller.ClaimOf("me", tt.ownerDeleting, sel, tt.pod); got != tt.want {
 				t.Fatalf("classify = %v, want %v", got, tt.want)
 			}
 		})

@@ -81,15 +81,15 @@ func (c *Controller) claimPods(ctx context.Context, s *set, pods []*corev1.Pod) 
 	deleting := s.DeletionTimestamp != nil
 	gvk := c.kind.gvk()
 	for _, p := range pods {
-		switch classify(s.UID, deleting, s.Selector, p) {
-		case claimKeep:
+		switch controller.ClaimOf(s.UID, deleting, s.Selector, p) {
+		case controller.ClaimKeep:
 			owned = append(owned, p)
-		case claimRelease:
+		case controller.ClaimRelease:
 			if err := c.patchPod(ctx, p, releasePatch(s.UID, p.UID)); err != nil &&
 				!apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
 				errs = append(errs, fmt.Errorf("releasing pod %s/%s: %w", p.Namespace, p.Name, err))
 			}
-		case claimAdopt:
+		case controller.ClaimAdopt:
 			if canAdopt == nil {
 				ok, err := c.stillCurrent(ctx, s)
 				if err != nil {
