@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"github.com/skiff-io/skiff/internal/testserver"
 	"slices"
 	"strings"
 	"testing"
@@ -87,7 +88,7 @@ func TestDeletes(t *testing.T) {
 		if _, err := cms.Update(ctx, got, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("removing the last finalizer: %v", err)
 		}
-		eventually(t, "object gone after its last finalizer is removed", func() error {
+		testserver.Eventually(t, 0, "object gone after its last finalizer is removed", func() error {
 			_, err := cms.Get(ctx, "held", metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return nil
@@ -106,7 +107,7 @@ func TestDeletes(t *testing.T) {
 		if _, err := cms.Patch(ctx, "held2", types.JSONPatchType, []byte(`[{"op":"remove","path":"/metadata/finalizers"}]`), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "object gone after its finalizer is patched away", func() error {
+		testserver.Eventually(t, 0, "object gone after its finalizer is patched away", func() error {
 			_, err := cms.Get(ctx, "held2", metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return nil

@@ -16,26 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// waitTimeout bounds every poll in this package.
-const waitTimeout = 30 * time.Second
-
-// eventually polls cond until it returns nil or waitTimeout passes, then
-// fails the test with the last error.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var err error
-	for {
-		if err = cond(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, waitTimeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
+// testserver.WaitTimeout bounds every poll in this package.
 // ctxFor returns a context that ends with the test (or after a generous
 // deadline, so a hung request fails instead of blocking the suite).
 func ctxFor(t *testing.T) context.Context {

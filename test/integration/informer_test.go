@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/skiff-io/skiff/internal/testserver"
 	"maps"
 	"sort"
 	"strings"
@@ -190,7 +191,7 @@ func TestInformerStaysInSyncThroughRestart(t *testing.T) {
 	waitInSync := func(t *testing.T, c kubernetes.Interface, when string) {
 		t.Helper()
 		for _, ti := range infs {
-			eventually(t, when+": informer in "+ti.ns+" in sync", func() error { return ti.inSync(ctx, c) })
+			testserver.Eventually(t, 0, when+": informer in "+ti.ns+" in sync", func() error { return ti.inSync(ctx, c) })
 		}
 	}
 

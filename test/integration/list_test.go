@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"github.com/skiff-io/skiff/internal/testserver"
 	"slices"
 	"sort"
 	"testing"
@@ -336,7 +337,7 @@ func TestList(t *testing.T) {
 			}
 		}
 		// resourceVersion=0 may be served from the cache, which catches up.
-		eventually(t, "list with resourceVersion=0 shows the new object", func() error {
+		testserver.Eventually(t, 0, "list with resourceVersion=0 shows the new object", func() error {
 			l, err := cms.List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 			if err != nil {
 				return err

@@ -21,23 +21,6 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-const waitTimeout = 30 * time.Second
-
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, waitTimeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // env is one test's namespace on a shared API server, with its own
 // controller (watching only that namespace) on its own fake clock, which
 // starts at the real time so that the cron job's creation time and the
@@ -135,7 +118,7 @@ func (e *env) waitJob(t *testing.T, cj *batchv1.CronJob, at time.Time) *batchv1.
 	t.Helper()
 	name := JobName(cj.Name, at)
 	var j *batchv1.Job
-	eventually(t, "job "+name, func() error {
+	testserver.Eventually(t, 0, "job "+name, func() error {
 		var err error
 		j, err = e.cs.BatchV1().Jobs(cj.Namespace).Get(context.Background(), name, metav1.GetOptions{})
 		return err
@@ -179,7 +162,7 @@ func (e *env) get(t *testing.T, cj *batchv1.CronJob) *batchv1.CronJob {
 
 func (e *env) waitEvent(t *testing.T, cj *batchv1.CronJob, reason string) {
 	t.Helper()
-	eventually(t, "event "+reason, func() error {
+	testserver.Eventually(t, 0, "event "+reason, func() error {
 		list, err := e.cs.CoreV1().Events(cj.Namespace).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -216,7 +199,7 @@ func TestIntegration(t *testing.T) {
 		if ref := metav1.GetControllerOf(j); ref == nil || ref.UID != cj.UID || j.Labels["app"] != "hello" {
 			t.Fatalf("job meta %+v", j.ObjectMeta)
 		}
-		eventually(t, "active job in status", func() error {
+		testserver.Eventually(t, 0, "active job in status", func() error {
 			st := e.get(t, cj).Status
 			if len(st.Active) != 1 || st.Active[0].Name != j.Name || st.LastScheduleTime == nil || !st.LastScheduleTime.Time.Equal(at) {
 				return fmt.Errorf("status %+v", st)
@@ -225,7 +208,7 @@ func TestIntegration(t *testing.T) {
 		})
 		e.waitEvent(t, cj, "SuccessfulCreate")
 		e.finish(t, j, true, at)
-		eventually(t, "job leaves the active list", func() error {
+		testserver.Eventually(t, 0, "job leaves the active list", func() error {
 			st := e.get(t, cj).Status
 			if len(st.Active) != 0 || st.LastSuccessfulTime == nil {
 				return fmt.Errorf("status %+v", st)
@@ -254,7 +237,7 @@ func TestIntegration(t *testing.T) {
 		e, cj := newEnv(t, cs, "replace", func(cj *batchv1.CronJob) { cj.Spec.ConcurrencyPolicy = batchv1.ReplaceConcurrent })
 		first := e.waitJob(t, cj, e.nextMinute(cj))
 		second := e.waitJob(t, cj, e.nextMinute(cj))
-		eventually(t, "first job deleted", func() error {
+		testserver.Eventually(t, 0, "first job deleted", func() error {
 			if jobs := e.jobs(t, cj); len(jobs) != 1 || jobs[0].Name != second.Name {
 				return fmt.Errorf("jobs %v, want only %s (not %s)", names(jobs), second.Name, first.Name)
 			}
@@ -280,7 +263,7 @@ func TestIntegration(t *testing.T) {
 		}
 		want := []string{made[1], made[3]}
 		sort.Strings(want)
-		eventually(t, "old jobs deleted", func() error {
+		testserver.Eventually(t, 0, "old jobs deleted", func() error {
 			if got := names(e.jobs(t, cj)); fmt.Sprint(got) != fmt.Sprint(want) {
 				return fmt.Errorf("jobs %v, want %v", got, want)
 			}

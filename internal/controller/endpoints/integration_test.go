@@ -19,23 +19,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-const waitTimeout = 30 * time.Second
-
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, waitTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func start(t *testing.T) kubernetes.Interface {
 	t.Helper()
 	cs := startServer(t)
@@ -124,7 +107,7 @@ func addrs(ep *corev1.Endpoints) (ready, notReady []string) {
 func expectAddrs(t *testing.T, cs kubernetes.Interface, ns, name string, ready, notReady []string) *corev1.Endpoints {
 	t.Helper()
 	var got *corev1.Endpoints
-	eventually(t, fmt.Sprintf("endpoints %s/%s", ns, name), func() error {
+	testserver.Eventually(t, 0, fmt.Sprintf("endpoints %s/%s", ns, name), func() error {
 		ep, err := cs.CoreV1().Endpoints(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -218,7 +201,7 @@ func TestEndpointsFollowPods(t *testing.T) {
 	if err := cs.CoreV1().Services(ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "endpoints deleted with the service", func() error {
+	testserver.Eventually(t, 0, "endpoints deleted with the service", func() error {
 		_, err := cs.CoreV1().Endpoints(ns).Get(ctx, "web", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -252,7 +235,7 @@ func TestEndpointsLeavesOthersAlone(t *testing.T) {
 			Ports: []corev1.ServicePort{{Port: 5432}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "headless endpoints", func() error {
+	testserver.Eventually(t, 0, "headless endpoints", func() error {
 		ep, err := cs.CoreV1().Endpoints(ns).Get(ctx, "db", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -294,7 +277,7 @@ func TestEndpointsRemovesLeftovers(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	startController(t, cs)
-	eventually(t, "leftover endpoints deleted", func() error {
+	testserver.Eventually(t, 0, "leftover endpoints deleted", func() error {
 		_, err := cs.CoreV1().Endpoints(ns).Get(ctx, "gone", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil

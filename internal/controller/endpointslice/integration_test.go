@@ -6,7 +6,6 @@ import (
 	"sort"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/skiff-io/skiff/internal/controller/endpointslice"
 	"github.com/skiff-io/skiff/internal/server"
@@ -19,23 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
-
-const waitTimeout = 30 * time.Second
-
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, waitTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func start(t *testing.T) kubernetes.Interface {
 	t.Helper()
@@ -157,7 +139,7 @@ func TestEndpointSlices(t *testing.T) {
 		t.Fatal(err)
 	}
 	var slices []discoveryv1.EndpointSlice
-	eventually(t, "250 endpoints in 3 slices", func() error {
+	testserver.Eventually(t, 0, "250 endpoints in 3 slices", func() error {
 		if slices, err = slicesOf(ctx, cs, ns, "web"); err != nil {
 			return err
 		}
@@ -210,7 +192,7 @@ func TestEndpointSlices(t *testing.T) {
 	if err := setStatus(ctx, cs, pod, "10.42.9.9", true); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web-010 ready with its new IP", func() error {
+	testserver.Eventually(t, 0, "web-010 ready with its new IP", func() error {
 		if slices, err = slicesOf(ctx, cs, ns, "web"); err != nil {
 			return err
 		}
@@ -238,7 +220,7 @@ func TestEndpointSlices(t *testing.T) {
 	if err := cs.CoreV1().Pods(ns).Delete(ctx, "web-001", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web-001 terminating", func() error {
+	testserver.Eventually(t, 0, "web-001 terminating", func() error {
 		slices, err := slicesOf(ctx, cs, ns, "web")
 		if err != nil {
 			return err
@@ -259,7 +241,7 @@ func TestEndpointSlices(t *testing.T) {
 	if err := cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "placeholder slice", func() error {
+	testserver.Eventually(t, 0, "placeholder slice", func() error {
 		slices, err := slicesOf(ctx, cs, ns, "web")
 		if err != nil {
 			return err
@@ -276,7 +258,7 @@ func TestEndpointSlices(t *testing.T) {
 	if _, err := cs.CoreV1().Services(ns).Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "slices removed", func() error {
+	testserver.Eventually(t, 0, "slices removed", func() error {
 		slices, err := slicesOf(ctx, cs, ns, "web")
 		if err != nil {
 			return err
@@ -302,7 +284,7 @@ func TestEndpointSlicesPodsArriveLater(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "placeholder slice", func() error {
+	testserver.Eventually(t, 0, "placeholder slice", func() error {
 		slices, err := slicesOf(ctx, cs, ns, "web")
 		if err != nil || len(slices) != 1 {
 			return fmt.Errorf("%d slices (%v)", len(slices), err)
@@ -329,7 +311,7 @@ func TestEndpointSlicesPodsArriveLater(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "every pod listed once", func() error {
+	testserver.Eventually(t, 0, "every pod listed once", func() error {
 		slices, err := slicesOf(ctx, cs, ns, "web")
 		if err != nil {
 			return err

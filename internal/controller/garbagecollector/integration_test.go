@@ -25,8 +25,6 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-const waitTimeout = 30 * time.Second
-
 // env is a server with the collector running against it.
 type env struct {
 	s  *testserver.Server
@@ -57,21 +55,6 @@ func startEnv(t *testing.T) *env {
 	return &env{s: s, cs: s.Client}
 }
 
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, waitTimeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (e *env) namespace(t *testing.T, name string) string {
 	t.Helper()
 	if _, err := e.cs.CoreV1().Namespaces().Create(context.Background(),
@@ -98,7 +81,7 @@ func ownedBy(cm metav1.Object, kind string, block bool) metav1.OwnerReference {
 
 func (e *env) gone(t *testing.T, ns, name string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("configmap %s/%s deleted", ns, name), func() error {
+	testserver.Eventually(t, 0, fmt.Sprintf("configmap %s/%s deleted", ns, name), func() error {
 		_, err := e.cs.CoreV1().ConfigMaps(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -155,7 +138,7 @@ func TestGarbageCollector(t *testing.T) {
 		e.gone(t, ns, "owner")
 		e.gone(t, ns, "dep-a")
 		e.gone(t, ns, "dep-b")
-		eventually(t, "secret deleted", func() error {
+		testserver.Eventually(t, 0, "secret deleted", func() error {
 			_, err := e.cs.CoreV1().Secrets(ns).Get(ctx, sec.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return nil
@@ -176,7 +159,7 @@ func TestGarbageCollector(t *testing.T) {
 		e.configMap(t, ns, "free", ownedBy(owner, "ConfigMap", false))
 		e.del(t, ns, "owner", metav1.DeletePropagationForeground)
 		e.gone(t, ns, "free")
-		eventually(t, "held dependent being deleted", func() error {
+		testserver.Eventually(t, 0, "held dependent being deleted", func() error {
 			if e.get(t, ns, "held").DeletionTimestamp == nil {
 				return fmt.Errorf("no deletionTimestamp")
 			}
@@ -208,7 +191,7 @@ func TestGarbageCollector(t *testing.T) {
 		e.del(t, ns, "top", metav1.DeletePropagationForeground)
 		// mid has a dependent, so it is deleted in the foreground too,
 		// and both wait for the leaf.
-		eventually(t, "mid deleted in the foreground", func() error {
+		testserver.Eventually(t, 0, "mid deleted in the foreground", func() error {
 			m := e.get(t, ns, "mid")
 			if m.DeletionTimestamp == nil || !contains(m.Finalizers, metav1.FinalizerDeleteDependents) {
 				return fmt.Errorf("mid: %+v", m.ObjectMeta)
@@ -253,7 +236,7 @@ func TestGarbageCollector(t *testing.T) {
 		e.configMap(t, ns, "two-owners", stale, ownedBy(alive, "ConfigMap", false))
 		e.configMap(t, ns, "real-dep", ownedBy(owner, "ConfigMap", false))
 		e.gone(t, ns, "impostor-dep")
-		eventually(t, "dangling reference removed", func() error {
+		testserver.Eventually(t, 0, "dangling reference removed", func() error {
 			refs := e.get(t, ns, "two-owners").OwnerReferences
 			if len(refs) != 1 || refs[0].UID != alive.UID {
 				return fmt.Errorf("owners %v", refs)
@@ -293,7 +276,7 @@ func TestGarbageCollector(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "OwnerRefInvalidNamespace events", func() error {
+		testserver.Eventually(t, 0, "OwnerRefInvalidNamespace events", func() error {
 			for _, want := range []struct{ ns, name string }{{nsB, "cross"}, {"", cr.Name}} {
 				evs, err := e.cs.CoreV1().Events(want.ns).List(ctx, metav1.ListOptions{})
 				if err != nil {
@@ -343,7 +326,7 @@ func TestGarbageCollector(t *testing.T) {
 			if err := e.cs.AppsV1().ReplicaSets(ns).Delete(ctx, rs.Name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, string(policy)+" deletion of the replicaset and its pods", func() error {
+			testserver.Eventually(t, 0, string(policy)+" deletion of the replicaset and its pods", func() error {
 				pods, err := e.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 				if err != nil {
 					return err

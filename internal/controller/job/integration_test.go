@@ -20,25 +20,6 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-const waitTimeout = 30 * time.Second
-
-// eventually polls cond until it returns nil, failing the test with the
-// last error after waitTimeout.
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, waitTimeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // startJobController runs an API server without controllers and this
 // controller against it, and returns a client.
 func startJobController(t *testing.T) kubernetes.Interface {
@@ -124,7 +105,7 @@ func finishPod(t *testing.T, cs kubernetes.Interface, p corev1.Pod, phase corev1
 func waitActive(t *testing.T, cs kubernetes.Interface, j *batchv1.Job, n int) []corev1.Pod {
 	t.Helper()
 	var active []corev1.Pod
-	eventually(t, fmt.Sprintf("%d active pods of %s", n, j.Name), func() error {
+	testserver.Eventually(t, 0, fmt.Sprintf("%d active pods of %s", n, j.Name), func() error {
 		active, _ = jobPods(t, cs, j)
 		if len(active) != n {
 			return fmt.Errorf("%d active", len(active))
@@ -147,7 +128,7 @@ func getJob(t *testing.T, cs kubernetes.Interface, j *batchv1.Job) *batchv1.Job 
 func waitCondition(t *testing.T, cs kubernetes.Interface, j *batchv1.Job, ct batchv1.JobConditionType, reason string) *batchv1.Job {
 	t.Helper()
 	var got *batchv1.Job
-	eventually(t, fmt.Sprintf("%s condition %s", j.Name, ct), func() error {
+	testserver.Eventually(t, 0, fmt.Sprintf("%s condition %s", j.Name, ct), func() error {
 		got = getJob(t, cs, j)
 		c := findCondition(got, ct)
 		if c == nil {
@@ -174,7 +155,7 @@ func findConditionAny(j *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCo
 // waitEvent waits for an event with the reason on the object.
 func waitEvent(t *testing.T, cs kubernetes.Interface, ns, name, reason string) {
 	t.Helper()
-	eventually(t, "event "+reason+" on "+name, func() error {
+	testserver.Eventually(t, 0, "event "+reason+" on "+name, func() error {
 		list, err := cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return err
@@ -286,7 +267,7 @@ func TestIntegration(t *testing.T) {
 				finishPod(t, cs, p, corev1.PodSucceeded, 0)
 			}
 		}
-		eventually(t, "completed indexes 0,2", func() error {
+		testserver.Eventually(t, 0, "completed indexes 0,2", func() error {
 			if got := getJob(t, cs, j); got.Status.CompletedIndexes != "0,2" || got.Status.Failed != 1 {
 				return fmt.Errorf("status %+v", got.Status)
 			}
@@ -317,7 +298,7 @@ func TestIntegration(t *testing.T) {
 		if got.Status.Active != 0 || got.Status.Failed != 2 {
 			t.Fatalf("status %+v", got.Status)
 		}
-		eventually(t, "pods deleted", func() error {
+		testserver.Eventually(t, 0, "pods deleted", func() error {
 			if _, all := jobPods(t, cs, j); len(all) != 0 {
 				return fmt.Errorf("%d pods left", len(all))
 			}
@@ -358,7 +339,7 @@ func TestIntegration(t *testing.T) {
 		waitActive(t, cs, j, 2)
 		setSuspend := func(v bool) {
 			t.Helper()
-			eventually(t, "updating suspend", func() error {
+			testserver.Eventually(t, 0, "updating suspend", func() error {
 				got := getJob(t, cs, j)
 				got.Spec.Suspend = ptr.To(v)
 				_, err := cs.BatchV1().Jobs(ns).Update(ctx, got, metav1.UpdateOptions{})
@@ -367,7 +348,7 @@ func TestIntegration(t *testing.T) {
 		}
 		setSuspend(true)
 		waitCondition(t, cs, j, batchv1.JobSuspended, reasonSuspended)
-		eventually(t, "pods of the suspended job deleted", func() error {
+		testserver.Eventually(t, 0, "pods of the suspended job deleted", func() error {
 			if active, _ := jobPods(t, cs, j); len(active) != 0 {
 				return fmt.Errorf("%d active", len(active))
 			}
@@ -420,7 +401,7 @@ func TestIntegration(t *testing.T) {
 		if err := cs.BatchV1().Jobs(ns).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "finalizer removed from orphan", func() error {
+		testserver.Eventually(t, 0, "finalizer removed from orphan", func() error {
 			got, err := cs.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
