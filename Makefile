@@ -11,19 +11,20 @@ DATA_DIR  ?= /var/lib/skiff
 PKG       := github.com/skiff-io/skiff
 LDFLAGS   := -X $(PKG)/internal/version.GitCommit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: all build run test unit e2e e2e-kwok install-kwok bench deps vet clean
+.PHONY: all build run test unit e2e e2e-kwok install-kwok bench deps vet clean images
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/skiff
 
-# deps installs what a fresh machine lacks. The API server needs nothing
-# beyond Go; kubectl is used by the end-to-end tests.
+# deps installs what a fresh machine lacks: containerd, runc, the CNI
+# plugins and busybox-static from Debian (the node agent and its images).
 deps:
 	@./hack/install-deps.sh
 
-run: deps build
+run: deps build images
+	@mkdir -p $(DATA_DIR)/agent/images && cp bin/images/*.tar $(DATA_DIR)/agent/images/
 	@echo "Starting skiff server; kubeconfig: $(DATA_DIR)/admin.kubeconfig"
 	$(BIN) server --data-dir $(DATA_DIR)
 
@@ -37,7 +38,7 @@ E2E_KWOK := SKIFF_E2E_NODES=kwok $(GO) test -count=1 -timeout 15m -run 'TestWork
 # The whole suite: unit tests, in-process integration tests and end-to-end
 # tests that drive the real kubectl against `skiff server` processes; then
 # the workload scenarios again with kwok as the node simulator.
-test: deps vet install-kwok
+test: deps vet install-kwok images
 	$(GO) test -count=1 -timeout 25m ./...
 	$(E2E_KWOK)
 
@@ -53,6 +54,11 @@ install-kwok:
 
 e2e-kwok: install-kwok
 	$(E2E_KWOK)
+
+# Skiff's own container images (pause, busybox, echo) as OCI archives that
+# the node agent imports into containerd; needs Debian's busybox-static.
+images:
+	$(GO) run ./hack/mkimages -out bin/images
 
 bench: build
 	./bench/run-apiserver.sh

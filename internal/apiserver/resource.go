@@ -80,9 +80,12 @@ func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request, info req
 		notFound(w)
 		return
 	}
-	if info.Subresource != "" && !h.res.HasSubresource(info.Subresource) {
-		notFound(w)
-		return
+	if info.Subresource != "" {
+		// Only proxy has a path below it (nodes/x/proxy/stats/summary).
+		if name, _, ok := proxySubpath(info.Subresource); !ok || !h.res.HasSubresource(name) {
+			notFound(w)
+			return
+		}
 	}
 	var err error
 	switch info.Subresource {

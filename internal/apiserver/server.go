@@ -4,6 +4,7 @@
 package apiserver
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -70,6 +71,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Extra handles paths the API server does not know (may be nil).
 	Extra map[string]http.Handler
+	// AgentClientTLS is the client TLS configuration for node agents
+	// (pods/log, exec, attach, portforward, nodes/proxy): the API server's
+	// client certificate and the CA that signed the agents' serving
+	// certificates. Nil answers those subresources with 503.
+	AgentClientTLS *tls.Config
 }
 
 // Server is the API server's HTTP handler.
@@ -81,6 +87,7 @@ type Server struct {
 	dec       *decoder
 	mux       *http.ServeMux
 	started   time.Time
+	agents    *agentProxy
 }
 
 // New builds the handler for every resource in cfg.Resources, registering
@@ -112,6 +119,8 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.handlers[res.Group+"/"+res.Version+"/"+res.Resource] = h
 	}
+	getPod, getNode := s.storeGetters()
+	s.agents = newAgentProxy(getPod, getNode, cfg.AgentClientTLS, cfg.Logger)
 	s.discovery = newDiscovery(cfg.Resources)
 	s.mux = http.NewServeMux()
 	s.routes()

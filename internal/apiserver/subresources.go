@@ -134,15 +134,11 @@ func (h *resourceHandler) serveSpecial(ctx context.Context, w http.ResponseWrite
 		return h.evict(ctx, w, r, info)
 	case key == "namespaces/finalize" && info.Verb == "update":
 		return h.finalizeNamespace(ctx, w, r, info)
-	case key == "pods/log", key == "pods/exec", key == "pods/attach", key == "pods/portforward", key == "pods/proxy":
-		obj, err := h.store.Get(ctx, info.Namespace, info.Name)
-		if err != nil {
-			return err
+	}
+	if name, subpath, _ := proxySubpath(info.Subresource); h.gr.Group == "" {
+		if key := h.gr.Resource + "/" + name; agentSubresources[key] != nil {
+			return h.s.agents.serve(w, r, key, info, subpath)
 		}
-		if pod := obj.(*corev1.Pod); pod.Spec.NodeName == "" {
-			return apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", info.Name))
-		}
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("no node agent is serving %s", info.Subresource))
 	}
 	return apierrors.NewMethodNotSupported(h.gr, info.Verb+" "+info.Subresource)
 }

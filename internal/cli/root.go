@@ -3,6 +3,8 @@ package cli
 
 import (
 	"fmt"
+	"github.com/skiff-io/skiff/internal/agent"
+	"github.com/spf13/pflag"
 	"log/slog"
 	"os"
 	"time"
@@ -23,7 +25,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand(), scheduler.NewCommand(), simulator.NewCommand())
+	root.AddCommand(newServerCommand(), newVersionCommand(), scheduler.NewCommand(), simulator.NewCommand(), newAgentCommand())
 	return root
 }
 
@@ -52,7 +54,8 @@ func newServerCommand() *cobra.Command {
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-			opts.ClusterCIDR = cfg.ClusterCIDR
+			opts.Controllers.ClusterCIDR = cfg.ClusterCIDR
+			opts.Agent.ClusterCIDR, opts.Agent.ServiceCIDR = cfg.ClusterCIDR, cfg.ServiceCIDR
 			cfg.Components = components.All(opts)
 			s, err := server.New(cfg)
 			if err != nil {
@@ -75,7 +78,16 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	f.BoolVar(&cfg.DisableControllers, "disable-controllers", false, "do not run the controllers in this process")
-	f.DurationVar(&opts.NodeMonitorGracePeriod, "node-monitor-grace-period", 50*time.Second, "how long a node may miss heartbeats before it is marked unreachable")
+	addAgentFlags(f, &opts.Agent)
+	f.DurationVar(&opts.Controllers.NodeMonitorGracePeriod, "node-monitor-grace-period", 50*time.Second, "how long a node may miss heartbeats before it is marked unreachable")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
+}
+
+// addAgentFlags adds the node agent's flags, shared by `server` and `agent`.
+func addAgentFlags(f *pflag.FlagSet, o *agent.Options) {
+	f.StringVar(&o.NodeName, "node-name", "", "name of this machine's Node (default: the host name)")
+	f.StringVar(&o.NodeIP, "node-ip", "", "InternalIP of this machine's Node (default: the first global IPv4 address)")
+	f.IntVar(&o.Port, "agent-port", agent.DefaultPort, "HTTPS port of the node agent's API (logs, exec, port-forward, stats)")
+	f.StringVar(&o.RuntimeEndpoint, "container-runtime-endpoint", "", "existing CRI runtime socket (default: run containerd under <data-dir>/agent/containerd)")
 }

@@ -4,15 +4,19 @@
 package components
 
 import (
+	"github.com/skiff-io/skiff/internal/agent"
 	"github.com/skiff-io/skiff/internal/controllermanager"
 	"github.com/skiff-io/skiff/internal/scheduler"
 	"github.com/skiff-io/skiff/internal/server"
 )
 
 // Options configure the components.
-type Options = controllermanager.Options
+type Options struct {
+	Controllers controllermanager.Options
+	Agent       agent.Options
+}
 
 // All returns the server's components.
 func All(opts Options) []server.Component {
-	return []server.Component{controllermanager.Component(opts), scheduler.Component()}
+	return []server.Component{controllermanager.Component(opts.Controllers), scheduler.Component(), agent.Component(opts.Agent)}
 }

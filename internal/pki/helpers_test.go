@@ -48,7 +48,7 @@ func mustParseCert(t *testing.T, certPEM []byte) *x509.Certificate {
 // allFiles lists every file Ensure manages, relative to the data dir.
 func allFiles() []string {
 	var out []string
-	for _, f := range []string{CACertFile, CAKeyFile, ServingCertFile, ServingKeyFile, AdminCertFile, AdminKeyFile} {
+	for _, f := range []string{CACertFile, CAKeyFile, ServingCertFile, ServingKeyFile, AdminCertFile, AdminKeyFile, KubeletClientCertFile, KubeletClientKeyFile} {
 		out = append(out, filepath.Join(TLSDirName, f))
 	}
 	return append(out, KubeconfigFile)

@@ -1,6 +1,7 @@
 // Package pki creates and maintains the cluster's certificate authority,
 // the API server's serving certificate, the administrator's client
-// certificate and the admin kubeconfig under the server's data directory.
+// certificate, the API server's client certificate for node agents and the
+// admin kubeconfig under the server's data directory.
 //
 // Ensure is idempotent: on restart it loads what is on disk, keeps the CA
 // (clients trust it), and reissues a leaf certificate only when it is
@@ -33,6 +34,10 @@ const (
 	AdminCertFile   = "admin.crt"
 	AdminKeyFile    = "admin.key"
 	KubeconfigFile  = "admin.kubeconfig"
+	// KubeletClientCertFile and KubeletClientKeyFile hold the API
+	// server's client certificate for node agents (logs, exec, ...).
+	KubeletClientCertFile = "apiserver-kubelet-client.crt"
+	KubeletClientKeyFile  = "apiserver-kubelet-client.key"
 )
 
 // Identity carried by the administrator's client certificate. O=system:masters
@@ -41,6 +46,10 @@ const (
 	AdminUser  = "system:admin"
 	AdminGroup = "system:masters"
 )
+
+// KubeletClientUser is the identity the API server presents to node agents.
+// It is in AdminGroup, so an agent that authorizes by group lets it through.
+const KubeletClientUser = "skiff-apiserver-kubelet-client"
 
 const (
 	caValidity   = 10 * 365 * 24 * time.Hour
@@ -85,6 +94,10 @@ type Bundle struct {
 	// AdminCertPEM and AdminKeyPEM are the administrator's client
 	// credentials (CN=system:admin, O=system:masters).
 	AdminCertPEM, AdminKeyPEM []byte
+	// KubeletClientCert is the API server's client certificate for
+	// node agents (CN=skiff-apiserver-kubelet-client, O=system:masters);
+	// Leaf is set.
+	KubeletClientCert tls.Certificate
 	// KubeconfigPath is where the admin kubeconfig was written.
 	KubeconfigPath string
 
@@ -148,6 +161,15 @@ func ensure(cfg Config, e env) (*Bundle, error) {
 		return nil, fmt.Errorf("pki: admin certificate: %w", err)
 	}
 
+	kubeletClient, err := ensureLeaf(tlsDir, KubeletClientCertFile, KubeletClientKeyFile, ca, now, leafSpec{
+		commonName: KubeletClientUser,
+		orgs:       []string{AdminGroup},
+		usage:      x509.ExtKeyUsageClientAuth,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pki: kubelet client certificate: %w", err)
+	}
+
 	kubeconfigPath := filepath.Join(cfg.Dir, KubeconfigFile)
 	if err := ensureKubeconfig(kubeconfigPath, cfg.APIServerURL, ca.certPEM, admin.certPEM, admin.keyPEM); err != nil {
 		return nil, err
@@ -156,14 +178,15 @@ func ensure(cfg Config, e env) (*Bundle, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.cert)
 	return &Bundle{
-		CA:             ca.cert,
-		CAKey:          ca.key,
-		CAPool:         pool,
-		ServingCert:    serving.pair,
-		AdminCertPEM:   admin.certPEM,
-		AdminKeyPEM:    admin.keyPEM,
-		KubeconfigPath: kubeconfigPath,
-		caPEM:          ca.certPEM,
-		now:            e.now,
+		CA:                ca.cert,
+		CAKey:             ca.key,
+		CAPool:            pool,
+		ServingCert:       serving.pair,
+		AdminCertPEM:      admin.certPEM,
+		AdminKeyPEM:       admin.keyPEM,
+		KubeletClientCert: kubeletClient.pair,
+		KubeconfigPath:    kubeconfigPath,
+		caPEM:             ca.certPEM,
+		now:               e.now,
 	}, nil
 }

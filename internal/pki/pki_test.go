@@ -17,9 +17,11 @@ func TestEnsureCreatesFiles(t *testing.T) {
 	b := mustEnsure(t, Config{Dir: dir, APIServerURL: "https://127.0.0.1:7443"}, fakeEnv(now))
 
 	wantModes := map[string]os.FileMode{
-		filepath.Join(TLSDirName, CAKeyFile):       0o600,
-		filepath.Join(TLSDirName, ServingKeyFile):  0o600,
-		filepath.Join(TLSDirName, AdminKeyFile):    0o600,
+		filepath.Join(TLSDirName, CAKeyFile):             0o600,
+		filepath.Join(TLSDirName, ServingKeyFile):        0o600,
+		filepath.Join(TLSDirName, AdminKeyFile):          0o600,
+		filepath.Join(TLSDirName, KubeletClientKeyFile):  0o600,
+		filepath.Join(TLSDirName, KubeletClientCertFile): 0o644,
 		KubeconfigFile:                             0o600,
 		filepath.Join(TLSDirName, CACertFile):      0o644,
 		filepath.Join(TLSDirName, ServingCertFile): 0o644,
@@ -131,6 +133,8 @@ func TestEnsureReuse(t *testing.T) {
 	servingKey := filepath.Join(TLSDirName, ServingKeyFile)
 	admin := filepath.Join(TLSDirName, AdminCertFile)
 	adminKey := filepath.Join(TLSDirName, AdminKeyFile)
+	kubeletClient := filepath.Join(TLSDirName, KubeletClientCertFile)
+	kubeletClientKey := filepath.Join(TLSDirName, KubeletClientKeyFile)
 
 	tests := []struct {
 		name string
@@ -154,7 +158,7 @@ func TestEnsureReuse(t *testing.T) {
 			change: func(_ *testing.T, _ string, _ *Config, e *env) {
 				e.now = func() time.Time { return base.Add(300 * 24 * time.Hour) }
 			},
-			wantChanged: []string{serving, servingKey, admin, adminKey, KubeconfigFile},
+			wantChanged: []string{serving, servingKey, admin, adminKey, kubeletClient, kubeletClientKey, KubeconfigFile},
 		},
 		{
 			name:        "new extra SAN",
@@ -186,6 +190,11 @@ func TestEnsureReuse(t *testing.T) {
 			name:        "admin key deleted",
 			change:      func(t *testing.T, dir string, _ *Config, _ *env) { remove(t, dir, adminKey) },
 			wantChanged: []string{admin, adminKey, KubeconfigFile},
+		},
+		{
+			name:        "kubelet client key deleted",
+			change:      func(t *testing.T, dir string, _ *Config, _ *env) { remove(t, dir, kubeletClientKey) },
+			wantChanged: []string{kubeletClient, kubeletClientKey},
 		},
 		{
 			name:        "serving cert corrupt",

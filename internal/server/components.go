@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/skiff-io/skiff/internal/pki"
+
 	"k8s.io/client-go/rest"
 )
 
@@ -38,8 +40,13 @@ type Env struct {
 	// Config reaches the API server with the server's own credentials.
 	Config *rest.Config
 	// CAPEM is the cluster CA certificate.
-	CAPEM  []byte
-	Logger *slog.Logger
+	CAPEM []byte
+	// PKI is the cluster's certificate authority, for components that
+	// issue certificates (the node agent's serving certificate).
+	PKI *pki.Bundle
+	// DataDir is the server's data directory.
+	DataDir string
+	Logger  *slog.Logger
 }
 
 // enabled reports whether the configuration lets c run.

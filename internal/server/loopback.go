@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"github.com/skiff-io/skiff/internal/pki"
 
 	"k8s.io/client-go/rest"
 )
@@ -11,6 +12,7 @@ type loopback struct {
 	url                    string
 	caPEM, certPEM, keyPEM []byte
 	cert                   tls.Certificate
+	bundle                 *pki.Bundle
 }
 
 // restConfig returns a client configuration for the API server, with

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/skiff-io/skiff/internal/join"
 	"log/slog"
 	"net"
 	"net/http"
@@ -141,6 +142,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
+	token, err := join.EnsureToken(s.cfg.DataDir, bundle.CAPEM())
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.url, s.kubeconfig = url, bundle.KubeconfigPath
 	s.mu.Unlock()
@@ -169,7 +174,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	fields := newFieldManager()
-	api, err := s.newAPIServer(store, fields)
+	api, err := s.newAPIServer(store, fields, bundle)
 	if err != nil {
 		db.Close()
 		return err
@@ -186,7 +191,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	srv := &http.Server{
-		Handler:           authenticate(api),
+		Handler:           join.Handler(bundle, token, s.log, authenticate(api)),
 		TLSConfig:         bundle.ServerTLSConfig(),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -235,7 +240,7 @@ func (s *Server) Run(ctx context.Context) error {
 // runComponent runs c with the server's credentials, under leader election
 // when it asks for it.
 func (s *Server) runComponent(ctx context.Context, lb *loopback, c Component) error {
-	env := Env{Config: lb.restConfig(), CAPEM: lb.caPEM, Logger: s.log.With("component", c.Name)}
+	env := Env{Config: lb.restConfig(), CAPEM: lb.caPEM, PKI: lb.bundle, DataDir: s.cfg.DataDir, Logger: s.log.With("component", c.Name)}
 	env.Config.UserAgent = c.Name
 	if !c.LeaderElected {
 		return c.Run(ctx, env)
@@ -257,7 +262,7 @@ func newFieldManager() *patch.Manager {
 	}))
 }
 
-func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager) (*apiserver.Server, error) {
+func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager, bundle *pki.Bundle) (*apiserver.Server, error) {
 	resources := all.Resources()
 	nsStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "namespaces"},
 		Kind: corev1.SchemeGroupVersion.WithKind("Namespace"), New: func() runtime.Object { return &corev1.Namespace{} }})
@@ -310,14 +315,15 @@ func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager) (*api
 		&admission.ResourceQuota{Quotas: quotas},
 	}
 	return apiserver.New(apiserver.Config{
-		Store:        store,
-		Resources:    resources,
-		Scheme:       scheme.Scheme,
-		OpenAPI:      openapi.New(resources),
-		FieldManager: fields,
-		Admission:    chain,
-		Version:      version.Info(),
-		Logger:       s.log,
+		Store:          store,
+		Resources:      resources,
+		Scheme:         scheme.Scheme,
+		OpenAPI:        openapi.New(resources),
+		FieldManager:   fields,
+		Admission:      chain,
+		Version:        version.Info(),
+		Logger:         s.log,
+		AgentClientTLS: bundle.KubeletClientTLSConfig(),
 		Ready: func() error {
 			select {
 			case <-s.ready:
@@ -340,5 +346,5 @@ func (s *Server) loopbackClient(bundle *pki.Bundle, url string) (*loopback, erro
 	if err != nil {
 		return nil, err
 	}
-	return &loopback{url: url, caPEM: bundle.CAPEM(), certPEM: certPEM, keyPEM: keyPEM, cert: cert}, nil
+	return &loopback{url: url, caPEM: bundle.CAPEM(), certPEM: certPEM, keyPEM: keyPEM, cert: cert, bundle: bundle}, nil
 }

@@ -4,35 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	nodepkg "github.com/skiff-io/skiff/internal/agent/node"
 	"time"
 
 	"github.com/skiff-io/skiff/internal/controller"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 )
-
-// buildLease returns the heartbeat Lease of a node, owned by the Node so
-// that it goes away with it.
-func buildLease(node *corev1.Node, duration time.Duration, now time.Time) *coordinationv1.Lease {
-	return &coordinationv1.Lease{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      node.Name,
-			Namespace: corev1.NamespaceNodeLease,
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID,
-			}},
-		},
-		Spec: coordinationv1.LeaseSpec{
-			HolderIdentity:       ptr.To(node.Name),
-			LeaseDurationSeconds: ptr.To(int32(duration / time.Second)),
-			RenewTime:            &metav1.MicroTime{Time: now},
-		},
-	}
-}
 
 // leaseDelay is how long after a renewal the next one is due. The first
 // renewal of each node is shifted by a fraction of the interval that
@@ -83,7 +63,7 @@ func (s *Simulator) syncLease(ctx context.Context, name string) error {
 			// The node informer has not caught up with our registration yet.
 			return controller.RequeueAfter(200 * time.Millisecond)
 		}
-		lease := buildLease(node, s.cfg.LeaseDuration, now)
+		lease := nodepkg.Lease(node, s.cfg.LeaseDuration, now)
 		_, err = s.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Create(ctx, lease, metav1.CreateOptions{})
 		first = err == nil
 		if apierrors.IsAlreadyExists(err) {

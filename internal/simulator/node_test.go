@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"errors"
+	"github.com/skiff-io/skiff/internal/agent/node"
 	"net/netip"
 	"testing"
 	"time"
@@ -67,7 +68,7 @@ func TestNodeStatusStale(t *testing.T) {
 		{"fresh", nil, 10 * time.Second, false, 30 * time.Second},
 		{"heartbeat due", nil, 40 * time.Second, true, 0},
 		{"marked Unknown by the controller", func(n *corev1.Node) {
-			c := nodeCondition(n.Status.Conditions, corev1.NodeReady)
+			c := node.Condition(n.Status.Conditions, corev1.NodeReady)
 			c.Status, c.Reason = corev1.ConditionUnknown, "NodeStatusUnknown"
 		}, time.Second, true, 0},
 		{"condition missing", func(n *corev1.Node) { n.Status.Conditions = n.Status.Conditions[:2] }, time.Second, true, 0},
@@ -78,7 +79,7 @@ func TestNodeStatusStale(t *testing.T) {
 			tc.mut(n)
 		}
 		now := t0.Add(tc.now)
-		stale, next := nodeStatusStale(n, desiredNodeStatus(cfg, n, 0, now), now, interval)
+		stale, next := node.Stale(n, desiredNodeStatus(cfg, n, 0, now), now, interval)
 		if stale != tc.wantStale || next != tc.wantNext {
 			t.Errorf("%s: got (%v, %v), want (%v, %v)", tc.name, stale, next, tc.wantStale, tc.wantNext)
 		}
@@ -94,9 +95,9 @@ func TestDesiredNodeStatusKeepsTransitionTimes(t *testing.T) {
 			t.Errorf("condition %s: transition %v heartbeat %v", c.Type, c.LastTransitionTime, c.LastHeartbeatTime)
 		}
 	}
-	nodeCondition(n.Status.Conditions, corev1.NodeReady).Status = corev1.ConditionUnknown
+	node.Condition(n.Status.Conditions, corev1.NodeReady).Status = corev1.ConditionUnknown
 	st = desiredNodeStatus(cfg, n, 0, t0.Add(time.Minute))
-	if c := nodeCondition(st.Conditions, corev1.NodeReady); !c.LastTransitionTime.Time.Equal(t0.Add(time.Minute)) {
+	if c := node.Condition(st.Conditions, corev1.NodeReady); !c.LastTransitionTime.Time.Equal(t0.Add(time.Minute)) {
 		t.Errorf("Ready back from Unknown keeps old transition time %v", c.LastTransitionTime)
 	}
 }
@@ -121,7 +122,7 @@ func TestLeaseDelay(t *testing.T) {
 
 func TestBuildLease(t *testing.T) {
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n", UID: "u"}}
-	l := buildLease(n, 40*time.Second, t0)
+	l := node.Lease(n, 40*time.Second, t0)
 	if l.Namespace != corev1.NamespaceNodeLease || *l.Spec.HolderIdentity != "n" || *l.Spec.LeaseDurationSeconds != 40 ||
 		!l.Spec.RenewTime.Time.Equal(t0) || l.OwnerReferences[0].UID != "u" || l.OwnerReferences[0].Kind != "Node" {
 		t.Errorf("lease = %+v", l)

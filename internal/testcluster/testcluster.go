@@ -5,6 +5,8 @@
 package testcluster
 
 import (
+	"github.com/skiff-io/skiff/internal/agent"
+	"github.com/skiff-io/skiff/internal/controllermanager"
 	"testing"
 
 	"github.com/skiff-io/skiff/internal/components"
@@ -25,6 +27,9 @@ func StartWith(t testing.TB, mutate func(*server.Config)) *testserver.Server {
 		if mutate != nil {
 			mutate(c)
 		}
-		c.Components = components.All(components.Options{ClusterCIDR: c.ClusterCIDR})
+		c.Components = components.All(components.Options{
+			Controllers: controllermanager.Options{ClusterCIDR: c.ClusterCIDR},
+			Agent:       agent.Options{ClusterCIDR: c.ClusterCIDR, ServiceCIDR: c.ServiceCIDR},
+		})
 	})
 }

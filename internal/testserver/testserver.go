@@ -52,6 +52,9 @@ func StartWith(t testing.TB, mutate func(*server.Config)) *Server {
 		EtcdClientPort: ports[1],
 		EtcdPeerPort:   ports[2],
 		Logger:         testLogger(),
+		// A node agent runs real containers as root; tests that want one
+		// turn it on.
+		DisableAgent: true,
 	}}
 	if mutate != nil {
 		mutate(&s.cfg)

@@ -15,7 +15,7 @@ import (
 
 // Pods returns the core/v1 pods resource. Besides status it advertises the
 // subresources the API server's special handlers serve (binding, eviction,
-// log, exec, attach, portforward, ephemeralcontainers, resize); the
+// log, exec, attach, portforward, proxy, ephemeralcontainers, resize); the
 // behaviour of the last two is available as PodEphemeralContainersStrategy
 // and PodResizeStrategy.
 func Pods() *registry.Resource {
@@ -38,6 +38,7 @@ func Pods() *registry.Resource {
 			{Name: "exec", Kind: "PodExecOptions", Verbs: []string{"create", "get"}},
 			{Name: "log", Verbs: []string{"get"}},
 			{Name: "portforward", Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"}},
+			{Name: "proxy", Kind: "PodProxyOptions", Verbs: []string{"create", "delete", "get", "patch", "update"}},
 			{Name: "resize", Verbs: []string{"get", "patch", "update"}},
 			registry.StatusSubresource,
 		},

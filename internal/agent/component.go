@@ -1,0 +1,60 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/skiff-io/skiff/internal/agent/node"
+	"github.com/skiff-io/skiff/internal/server"
+)
+
+// Options are the settings of the agent that runs inside `skiff server`.
+type Options struct {
+	NodeName        string
+	NodeIP          string
+	Port            int
+	RuntimeEndpoint string
+	ClusterCIDR     string
+	ServiceCIDR     string
+	ClusterDNS      []string
+}
+
+// servingCertValidity is how long the agent's serving certificate lasts;
+// a new one is issued at every start.
+const servingCertValidity = 365 * 24 * time.Hour
+
+// Component returns the node agent as a server component, turned off by
+// --disable-agent. It runs on every server (no leader election): each
+// server is a node.
+func Component(opts Options) server.Component {
+	return server.Component{Name: "skiff-agent", Role: server.RoleAgent, Run: func(ctx context.Context, env server.Env) error {
+		name := opts.NodeName
+		if name == "" {
+			h, err := os.Hostname()
+			if err != nil {
+				return fmt.Errorf("agent: node name: %w", err)
+			}
+			name = strings.ToLower(h)
+		}
+		ip := opts.NodeIP
+		if ip == "" {
+			ip = node.DefaultIPv4()
+		}
+		cert, key, err := env.PKI.IssueServingCert(name, []string{name, ip, "127.0.0.1", "localhost"}, servingCertValidity)
+		if err != nil {
+			return fmt.Errorf("agent: serving certificate: %w", err)
+		}
+		a, err := New(Config{
+			DataDir: env.DataDir, NodeName: name, NodeIP: ip, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
+			ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, ClusterDNS: opts.ClusterDNS,
+			RestConfig: env.Config, CAPEM: env.CAPEM, ServingCertPEM: cert, ServingKeyPEM: key, Logger: env.Logger,
+		})
+		if err != nil {
+			return err
+		}
+		return a.Run(ctx)
+	}}
+}

@@ -1,0 +1,86 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// bridgeName is the Linux bridge the pods of a pod CIDR attach to, named
+// after the range ("skf" + address and prefix length in hex, within the
+// kernel's 15 characters), so that agents of different clusters on one
+// machine, or a cluster recreated with another range, never share one.
+func bridgeName(podCIDR string) string {
+	p, err := netip.ParsePrefix(podCIDR)
+	if err != nil || !p.Addr().Is4() {
+		return "skiff0"
+	}
+	a := p.Masked().Addr().As4()
+	return fmt.Sprintf("skf%02x%02x%02x%02x%02x", a[0], a[1], a[2], a[3], p.Bits())
+}
+
+// cniConfig is the pod network: a bridge with host-local addresses from
+// the node's pod CIDR (the bridge is the pods' gateway, so the host
+// reaches every pod), plus portmap for hostPort.
+func cniConfig(podCIDR, ipamDir string) ([]byte, error) {
+	conf := map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       "skiff",
+		"plugins": []any{
+			map[string]any{
+				"type": "bridge", "bridge": bridgeName(podCIDR), "isGateway": true, "ipMasq": false, "hairpinMode": true,
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"ranges":  [][]map[string]string{{{"subnet": podCIDR}}},
+					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
+					"dataDir": ipamDir,
+				},
+			},
+			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
+		},
+	}
+	return json.MarshalIndent(conf, "", "  ")
+}
+
+// writeCNIConfig installs the pod network configuration, which the
+// runtime picks up on its own. It changes the file only when the
+// configuration differs.
+func writeCNIConfig(confDir, podCIDR, ipamDir string) error {
+	data, err := cniConfig(podCIDR, ipamDir)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(confDir, "10-skiff.conflist")
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		return nil
+	}
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ensureUnreachable installs "unreachable" routes for the cluster and
+// service ranges, so that traffic to pod or service addresses that no
+// bridge or DNAT rule claims is refused here instead of leaving the
+// machine. More specific routes (this node's pod bridge) still win.
+func ensureUnreachable(cidrs ...string) error {
+	for _, cidr := range cidrs {
+		if cidr == "" {
+			continue
+		}
+		out, err := exec.Command("ip", "route", "replace", "unreachable", cidr).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip route replace unreachable %s: %w: %s", cidr, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/skiff-io/skiff/internal/agent"
+	"github.com/skiff-io/skiff/internal/agent/node"
+	"github.com/skiff-io/skiff/internal/join"
+	"github.com/skiff-io/skiff/internal/pki"
+)
+
+// newAgentCommand runs a node agent on a machine of its own, joining the
+// cluster at --server with the server's join token.
+func newAgentCommand() *cobra.Command {
+	var opts agent.Options
+	var serverURL, token, tokenFile, dataDir, logLevel string
+	cmd := &cobra.Command{
+		Use:   "agent --server URL --token TOKEN",
+		Short: "Run a node agent that joins a Skiff cluster (the token is in <data-dir>/token on the server)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if serverURL == "" {
+				return fmt.Errorf("--server is required")
+			}
+			if tokenFile != "" {
+				data, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("--token-file: %w", err)
+				}
+				token = string(data)
+			}
+			tok, err := join.ParseToken(token)
+			if err != nil {
+				return err
+			}
+			if opts.NodeName == "" {
+				h, err := os.Hostname()
+				if err != nil {
+					return err
+				}
+				opts.NodeName = strings.ToLower(h)
+			}
+			if opts.NodeIP == "" {
+				opts.NodeIP = node.DefaultIPv4()
+			}
+			creds, err := join.Join(cmd.Context(), serverURL, tok, join.Request{NodeName: opts.NodeName, NodeIPs: []string{opts.NodeIP, "127.0.0.1"}})
+			if err != nil {
+				return err
+			}
+			dir := agent.Dir(dataDir)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			kubeconfig := filepath.Join(dir, "node.kubeconfig")
+			if err := pki.WriteKubeconfig(kubeconfig, serverURL, []byte(creds.CA), []byte(creds.ClientCert), []byte(creds.ClientKey)); err != nil {
+				return err
+			}
+			rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			if err != nil {
+				return err
+			}
+			rc.QPS, rc.Burst = 50, 100
+			rc.UserAgent = "skiff-agent/" + opts.NodeName
+			log.Info("joined cluster", "server", serverURL, "node", opts.NodeName, "kubeconfig", kubeconfig)
+			a, err := agent.New(agent.Config{
+				DataDir: dataDir, NodeName: opts.NodeName, NodeIP: opts.NodeIP, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
+				ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, RestConfig: rc,
+				CAPEM: []byte(creds.CA), ServingCertPEM: []byte(creds.ServingCert), ServingKeyPEM: []byte(creds.ServingKey), Logger: log,
+			})
+			if err != nil {
+				return err
+			}
+			return a.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&serverURL, "server", "", "URL of the cluster's API server, e.g. https://10.0.0.1:6443")
+	f.StringVar(&token, "token", "", "the server's join token (from <data-dir>/token on the server)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding the join token (instead of --token)")
+	f.StringVar(&dataDir, "data-dir", "/var/lib/skiff", "directory for the agent's containerd, pods and logs")
+	addAgentFlags(f, &opts)
+	f.StringVar(&opts.ClusterCIDR, "cluster-cidr", "10.42.0.0/16", "the cluster's pod range (never routed off this machine)")
+	f.StringVar(&opts.ServiceCIDR, "service-cidr", "10.43.0.0/16", "the cluster's Service range (never routed off this machine)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
