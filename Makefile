@@ -3,7 +3,8 @@
 #   make run    build and start a single-node cluster (data in $(DATA_DIR))
 #   make test   unit, integration and end-to-end tests (the workload
 #               scenarios twice: with `skiff simulate` and with kwok)
-#   make bench  benchmarks (results in bench/results/)
+#   make bench  benchmarks (results in bench/results/; the node agent's
+#               needs root, like make run)
 
 GO        ?= go
 BIN       := bin/skiff
@@ -63,6 +64,7 @@ images:
 bench: build
 	./bench/run-apiserver.sh
 	./bench/run-scheduler.sh
+	./bench/run-agent.sh
 
 clean:
 	rm -rf bin

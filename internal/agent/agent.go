@@ -181,12 +181,22 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.facts = facts
 	a.mu.Unlock()
 	hostIP := facts.Addresses[0].Address
-	if _, err := a.register(ctx, a.currentFacts()); err != nil {
+	registered, err := a.register(ctx, a.currentFacts())
+	if err != nil {
 		return nil // ctx ended
+	}
+	if registered.Spec.PodCIDR != "" {
+		// A restart: the pod network is set up before the first status
+		// post, so that the node (and with it every pod) does not turn
+		// NotReady for a moment.
+		if err := a.setupNetwork(ctx, ctrd); err != nil {
+			return err
+		}
+	} else {
+		goRun("network", func(ctx context.Context) error { return a.setupNetwork(ctx, ctrd) })
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); a.heartbeat(ctx, a.currentFacts) }()
-	goRun("network", func(ctx context.Context) error { return a.setupNetwork(ctx, ctrd) })
 
 	factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.cfg.NodeName).String()

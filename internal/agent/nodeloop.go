@@ -23,6 +23,9 @@ const (
 	leaseRenewal   = 10 * time.Second
 	registerRetry  = 2 * time.Second
 	podCIDRPolling = 500 * time.Millisecond
+	// statusUpdateRetries bounds the immediate retries of a status update
+	// that conflicted (the kubelet's nodeStatusUpdateRetry).
+	statusUpdateRetries = 5
 )
 
 // register creates the Node, or adopts an existing one of the same name.
@@ -95,24 +98,41 @@ func (a *Agent) heartbeat(ctx context.Context, facts func() node.Facts) {
 	}
 }
 
+// postNodeStatus posts the node's status when it changed or is old. A
+// conflict (another writer, such as the node lifecycle controller's
+// taints) is retried at once on a fresh copy, up to statusUpdateRetries
+// times as the kubelet does, so a change such as Ready is not held back
+// until the next check.
 func (a *Agent) postNodeStatus(ctx context.Context, facts node.Facts) {
+	for range statusUpdateRetries {
+		err := a.tryPostNodeStatus(ctx, facts)
+		if err == nil {
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			a.log.Warn("posting node status", "err", err)
+			return
+		}
+	}
+	a.log.Warn("posting node status: conflicts on every attempt", "attempts", statusUpdateRetries)
+}
+
+func (a *Agent) tryPostNodeStatus(ctx context.Context, facts node.Facts) error {
 	cur, err := a.client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		_, err = a.register(ctx, facts)
-		return
+		_, _ = a.register(ctx, facts) // deleted: register again, as the kubelet does
+		return nil
 	}
 	if err != nil {
-		a.log.Warn("reading node", "err", err)
-		return
+		return fmt.Errorf("reading node: %w", err)
 	}
 	want := node.Status(facts, cur, time.Now())
 	if stale, _ := node.Stale(cur, want, time.Now(), statusReport); !stale {
-		return
+		return nil
 	}
 	cur.Status = want
-	if _, err := a.client.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		a.log.Warn("posting node status", "err", err)
-	}
+	_, err = a.client.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+	return err
 }
 
 func (a *Agent) renewLease(ctx context.Context) {

@@ -49,11 +49,11 @@ func newServerCommand() *cobra.Command {
 		Short: "Run the control plane (API server on etcd, and the components built so far)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return fmt.Errorf("--log-level: %w", err)
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return err
 			}
-			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Logger = log
 			opts.Controllers.ClusterCIDR = cfg.ClusterCIDR
 			opts.Agent.ClusterCIDR, opts.Agent.ServiceCIDR = cfg.ClusterCIDR, cfg.ServiceCIDR
 			cfg.Components = components.All(opts)
@@ -90,4 +90,13 @@ func addAgentFlags(f *pflag.FlagSet, o *agent.Options) {
 	f.StringVar(&o.NodeIP, "node-ip", "", "InternalIP of this machine's Node (default: the first global IPv4 address)")
 	f.IntVar(&o.Port, "agent-port", agent.DefaultPort, "HTTPS port of the node agent's API (logs, exec, port-forward, stats)")
 	f.StringVar(&o.RuntimeEndpoint, "container-runtime-endpoint", "", "existing CRI runtime socket (default: run containerd under <data-dir>/agent/containerd)")
+}
+
+// newLogger is the text logger on stderr at the --log-level given.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
 }

@@ -230,6 +230,7 @@ func (m *Manager) removePod(ctx context.Context, uid types.UID) error {
 		ids = append(ids, sb.Id)
 	}
 	m.cache.forget(ids)
+	removePodCgroups(cgroupRoot, uid)
 	m.cfg.Probes.Remove(uid)
 	m.mu.Lock()
 	for k := range m.failures {

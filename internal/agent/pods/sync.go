@@ -45,6 +45,12 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 	waiting := plan.Waiting
 	retry := plan.RetryAfter
 	changed := false
+	for name, w := range waiting {
+		if w.Reason == "CrashLoopBackOff" { // the kubelet's BackOff event, at every sync held back
+			m.cfg.Recorder.Eventf(pod, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)",
+				name, pod.Name, pod.Namespace, pod.UID)
+		}
+	}
 
 	if len(plan.Kill) > 0 {
 		m.killAll(ctx, pod, o, plan.Kill, gracePeriod(pod, nil))
@@ -60,8 +66,6 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 		}
 		changed = true
 	}
-	var failed bool
-	var failReason, failMessage string
 	if plan.CreateSandbox || len(plan.Start) > 0 || hasRefreshableVolumes(pod) {
 		if err := m.cfg.Volumes.Setup(ctx, pod); err != nil {
 			for _, name := range plan.Start {
@@ -103,9 +107,6 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 			changed = true
 		}
 	}
-	if plan.Failed {
-		failed, failReason, failMessage = true, "", ""
-	}
 	if changed {
 		if o, err = m.observe(ctx, pod.UID); err != nil {
 			return err
@@ -130,7 +131,7 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 		Pod: pod, Observed: o, Waiting: waiting, HostIP: m.cfg.HostIP, Now: now,
 		Ready:   func(name string) bool { return m.cfg.Probes.Ready(pod.UID, name) },
 		Started: func(name string) bool { return m.cfg.Probes.Started(pod.UID, name) },
-		Failed:  failed, Reason: failReason, Message: failMessage,
+		Failed:  plan.Failed,
 	})
 	if err := m.postStatus(ctx, pod, st); err != nil {
 		return err
