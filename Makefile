@@ -40,7 +40,7 @@ E2E_KWOK := SKIFF_E2E_NODES=kwok $(GO) test -count=1 -timeout 15m -run 'TestWork
 # tests that drive the real kubectl against `skiff server` processes; then
 # the workload scenarios again with kwok as the node simulator.
 test: deps vet install-kwok images
-	$(GO) test -count=1 -timeout 25m ./...
+	SKIFF_E2E_REQUIRE_NODE=1 $(GO) test -count=1 -timeout 25m ./...
 	$(E2E_KWOK)
 
 unit:
