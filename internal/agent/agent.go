@@ -257,7 +257,8 @@ func (a *Agent) allocatable() corev1.ResourceList {
 	return corev1.ResourceList{corev1.ResourceCPU: f.CPU, corev1.ResourceMemory: f.Memory, corev1.ResourceEphemeralStorage: f.EphemeralStorage}
 }
 
-// setReady records whether the node is ready and posts the status now.
+// setNotReady records why the node is not ready ("" when it is) and
+// posts the status now.
 func (a *Agent) setNotReady(reason string) {
 	a.mu.Lock()
 	a.notReady = reason

@@ -104,6 +104,10 @@ func ObjectKey(obj interface{}) (string, bool) {
 // Enqueue adds a key directly.
 func (c *Controller) Enqueue(key string) { c.queue.Add(key) }
 
+// EnqueueAfter adds a key after a delay, for work retried outside
+// Reconcile (e.g. by a background goroutine that failed).
+func (c *Controller) EnqueueAfter(key string, d time.Duration) { c.queue.AddAfter(key, d) }
+
 // Run waits for the informers to sync, then reconciles until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()

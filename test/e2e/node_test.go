@@ -28,6 +28,7 @@ func TestNodeAgent(t *testing.T) {
 		{"two containers", scenarioTwoContainers},
 		{"probes", scenarioProbes},
 		{"crash loop", scenarioCrashLoop},
+		{"image pulls", scenarioImagePull},
 		{"memory limits", scenarioMemoryLimits},
 		{"port-forward and pod IP", scenarioPortForward},
 		{"job", scenarioNodeJob},

@@ -149,6 +149,9 @@ func resolvePort(p intstr.IntOrString, c *corev1.Container) (int, error) {
 	return 0, fmt.Errorf("couldn't find port %q in container %q", p.StrVal, c.Name)
 }
 
+// stopRetry is how long a pod whose stop failed waits before the next try.
+const stopRetry = time.Second
+
 // terminate stops a pod being deleted, in the background so that a long
 // grace period does not hold up a worker; a failed attempt enqueues the
 // pod again.
@@ -166,8 +169,8 @@ func (m *Manager) terminate(ctx context.Context, pod *corev1.Pod) error {
 		delete(m.stopping, pod.UID)
 		m.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
-			m.cfg.Logger.Warn("stopping pod", "pod", pod.Namespace+"/"+pod.Name, "err", err)
-			m.ctrl.Enqueue(pod.Namespace + "/" + pod.Name)
+			m.cfg.Logger.Warn("stopping pod; retrying", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+			m.ctrl.EnqueueAfter(pod.Namespace+"/"+pod.Name, stopRetry)
 		}
 	}()
 	return nil

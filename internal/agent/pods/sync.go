@@ -68,11 +68,10 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 	}
 	if plan.CreateSandbox || len(plan.Start) > 0 || hasRefreshableVolumes(pod) {
 		if err := m.cfg.Volumes.Setup(ctx, pod); err != nil {
-			for _, name := range plan.Start {
-				waiting[name] = Waiting{Reason: "CreateContainerConfigError", Message: err.Error()}
-			}
-			m.cfg.Recorder.Eventf(pod, corev1.EventTypeWarning, "FailedMount", "MountVolume.SetUp failed: %v", err)
-			plan.Start, plan.CreateSandbox = nil, plan.CreateSandbox && o.Sandbox() == nil
+			// As the kubelet: nothing starts until the volumes are there;
+			// the containers stay ContainerCreating and events say why.
+			m.cfg.Recorder.Eventf(pod, corev1.EventTypeWarning, "FailedMount", "%v", err)
+			plan.Start, plan.CreateSandbox = nil, false
 			retry = minRetry(retry, 2*time.Second)
 		}
 	}
