@@ -4,6 +4,7 @@ package cli
 import (
 	"fmt"
 	"github.com/skiff-io/skiff/internal/agent"
+	"github.com/skiff-io/skiff/internal/agent/node"
 	"github.com/spf13/pflag"
 	"log/slog"
 	"os"
@@ -56,6 +57,14 @@ func newServerCommand() *cobra.Command {
 			cfg.Logger = log
 			opts.Controllers.ClusterCIDR = cfg.ClusterCIDR
 			opts.Agent.ClusterCIDR, opts.Agent.ServiceCIDR = cfg.ClusterCIDR, cfg.ServiceCIDR
+			opts.DNS.ServiceCIDR = cfg.ServiceCIDR
+			nodeIP := opts.Agent.NodeIP
+			if nodeIP == "" {
+				nodeIP = node.DefaultIPv4()
+			}
+			if nodeIP != "127.0.0.1" {
+				opts.DNS.NodeIPs = []string{nodeIP} // kube-dns's endpoint
+			}
 			cfg.Components = components.All(opts)
 			s, err := server.New(cfg)
 			if err != nil {
@@ -78,6 +87,9 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableAgent, "disable-agent", false, "do not run a node agent in this process")
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	f.BoolVar(&cfg.DisableControllers, "disable-controllers", false, "do not run the controllers in this process")
+	f.BoolVar(&cfg.DisableDNS, "disable-dns", false, "do not run the cluster DNS server in this process")
+	f.StringVar(&opts.DNS.Domain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
+	f.StringVar(&opts.DNS.Listen, "cluster-dns-address", "0.0.0.0:10053", "address the cluster DNS server listens on (UDP and TCP); the kube-dns Service forwards to its port")
 	addAgentFlags(f, &opts.Agent)
 	f.DurationVar(&opts.Controllers.NodeMonitorGracePeriod, "node-monitor-grace-period", 50*time.Second, "how long a node may miss heartbeats before it is marked unreachable")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

@@ -6,6 +6,7 @@ package components
 import (
 	"github.com/skiff-io/skiff/internal/agent"
 	"github.com/skiff-io/skiff/internal/controllermanager"
+	"github.com/skiff-io/skiff/internal/dns"
 	"github.com/skiff-io/skiff/internal/scheduler"
 	"github.com/skiff-io/skiff/internal/server"
 )
@@ -14,9 +15,10 @@ import (
 type Options struct {
 	Controllers controllermanager.Options
 	Agent       agent.Options
+	DNS         dns.Options
 }
 
 // All returns the server's components.
 func All(opts Options) []server.Component {
-	return []server.Component{controllermanager.Component(opts.Controllers), scheduler.Component(), agent.Component(opts.Agent)}
+	return []server.Component{controllermanager.Component(opts.Controllers), scheduler.Component(), agent.Component(opts.Agent), dns.Component(opts.DNS)}
 }

@@ -19,6 +19,10 @@ const (
 	RoleScheduler
 	// RoleAgent is turned off by --disable-agent.
 	RoleAgent
+	// RoleDNS is turned off by --disable-dns.
+	RoleDNS
+	// RoleIngress is turned off by --disable-ingress.
+	RoleIngress
 )
 
 // Component is a part of Skiff that runs inside `skiff server` as a client
@@ -58,6 +62,10 @@ func (cfg *Config) enabled(c Component) bool {
 		return !cfg.DisableScheduler
 	case RoleAgent:
 		return !cfg.DisableAgent
+	case RoleDNS:
+		return !cfg.DisableDNS
+	case RoleIngress:
+		return !cfg.DisableIngress
 	}
 	return true
 }

@@ -53,6 +53,7 @@ type Config struct {
 	TLSSANs       []string
 
 	DisableAgent, DisableScheduler, DisableControllers bool
+	DisableDNS, DisableIngress                         bool
 	// Components run once the API server is ready, unless their role is
 	// disabled.
 	Components []Component

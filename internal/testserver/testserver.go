@@ -55,6 +55,10 @@ func StartWith(t testing.TB, mutate func(*server.Config)) *Server {
 		// A node agent runs real containers as root; tests that want one
 		// turn it on.
 		DisableAgent: true,
+		// The cluster DNS listens on a fixed port; tests that want it
+		// turn it on with a port of their own.
+		DisableDNS:     true,
+		DisableIngress: true,
 	}}
 	if mutate != nil {
 		mutate(&s.cfg)

@@ -122,7 +122,7 @@ func startNodeCluster(t *testing.T, archives []string) *nodeCluster {
 			t.Fatalf("copying image archive: %v", err)
 		}
 	}
-	ports, err := testserver.FreePorts(4)
+	ports, err := testserver.FreePorts(5)
 	if err != nil {
 		t.Fatalf("free ports: %v", err)
 	}
@@ -134,6 +134,7 @@ func startNodeCluster(t *testing.T, archives []string) *nodeCluster {
 		"--etcd-client-port", strconv.Itoa(ports[1]),
 		"--etcd-peer-port", strconv.Itoa(ports[2]),
 		"--agent-port", strconv.Itoa(ports[3]),
+		"--cluster-dns-address", "0.0.0.0:" + strconv.Itoa(ports[4]),
 		"--node-name", agentNodeName,
 		"--cluster-cidr", nodeClusterCIDR,
 		"--service-cidr", nodeServiceCIDR,
