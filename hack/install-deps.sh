@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh Debian machine:
 # containerd, runc and the CNI plugins for the node agent, busybox-static
-# for the busybox test image, iptables and iproute2 for pod networking.
+# for the busybox test image, iptables, nftables and iproute2 for pod
+# networking and the Service proxy.
 # kubectl is used by the end-to-end tests.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/portmap && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
 [[ -x /bin/busybox ]] && /bin/busybox --list >/dev/null 2>&1 || need+=(busybox-static)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if ((${#need[@]})); then
 	if [[ $(id -u) -ne 0 ]]; then

@@ -41,7 +41,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.skiff, "skiff", "", "path of the skiff binary to benchmark (required)")
-	flag.StringVar(&o.serverArgs, "server-args", "--disable-agent --disable-scheduler --disable-controllers --disable-dns", "extra flags for `skiff server`, space separated (default: the API server alone)")
+	flag.StringVar(&o.serverArgs, "server-args", "--disable-agent --disable-scheduler --disable-controllers --disable-dns --disable-ingress", "extra flags for `skiff server`, space separated (default: the API server alone)")
 	flag.IntVar(&o.pods, "pods", 10000, "pods to create and list")
 	flag.IntVar(&o.clients, "clients", 64, "concurrent clients for the creates (and raw etcd puts)")
 	flag.IntVar(&o.starts, "starts", 5, "start-up measurements (each on a fresh data dir, then a restart on it)")

@@ -45,7 +45,7 @@ func main() {
 	}
 	var o options
 	flag.StringVar(&o.skiff, "skiff", "", "path of the skiff binary (required)")
-	flag.StringVar(&o.serverArgs, "server-args", "--disable-agent --disable-scheduler --disable-controllers --disable-dns", "flags for `skiff server`, space separated (controllers are off: the fake nodes send no heartbeats)")
+	flag.StringVar(&o.serverArgs, "server-args", "--disable-agent --disable-scheduler --disable-controllers --disable-dns --disable-ingress", "flags for `skiff server`, space separated (controllers are off: the fake nodes send no heartbeats)")
 	flag.IntVar(&o.nodes, "nodes", 1000, "fake nodes")
 	flag.IntVar(&o.pods, "pods", 10000, "pods per measured phase")
 	flag.IntVar(&o.clients, "clients", 64, "concurrent clients creating pods and nodes")

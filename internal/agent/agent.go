@@ -224,7 +224,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		NodeName: a.cfg.NodeName, HostIP: hostIP, Client: a.client, Runtime: rt, Images: img, Pods: podInformer,
 		Volumes: vols, Env: envFunc(getter, a.nodeInfo), Expand: expandFunc, Probes: probeAdapter{probes},
 		Recorder: recorder, PodsDir: filepath.Join(dir, "pods"), LogDir: filepath.Join(dir, "logs"),
-		DNS: a.dnsConfig(), NodeMemory: facts.Memory.Value(), Logger: a.log.With("component", "pods"),
+		ClusterDNS: a.cfg.ClusterDNS, ClusterDomain: a.cfg.ClusterDomain, HostResolvConf: hostResolvConf(),
+		NodeMemory: facts.Memory.Value(), Logger: a.log.With("component", "pods"),
 	})
 	if err != nil {
 		return err
@@ -280,6 +281,9 @@ func (a *Agent) setupNetwork(ctx context.Context, ctrd *containerd.Daemon) error
 	if err := ensureUnreachable(a.cfg.ClusterCIDR, a.cfg.ServiceCIDR); err != nil {
 		a.log.Warn("installing unreachable routes", "err", err)
 	}
+	if err := ensureServiceRouting(a.cfg.ServiceCIDR); err != nil {
+		a.log.Warn("routing the host's traffic to ClusterIPs", "err", err)
+	}
 	if ctrd != nil {
 		dir := Dir(a.cfg.DataDir)
 		if err := writeCNIConfig(ctrd.Layout().CNIConfDir(), cidr, filepath.Join(dir, "cni-ipam")); err != nil {
@@ -305,12 +309,11 @@ func runtimeVersion(ctx context.Context, rt runtimeapi.RuntimeServiceClient) (st
 	}
 }
 
-func (a *Agent) dnsConfig() *runtimeapi.DNSConfig {
-	if len(a.cfg.ClusterDNS) == 0 {
-		return nil
-	}
-	d := a.cfg.ClusterDomain
-	return &runtimeapi.DNSConfig{Servers: a.cfg.ClusterDNS, Searches: []string{"svc." + d, d}, Options: []string{"ndots:5"}}
+// hostResolvConf is the host's resolv.conf, for pods with dnsPolicy
+// Default and the search domains of ClusterFirst pods.
+func hostResolvConf() []byte {
+	b, _ := os.ReadFile("/etc/resolv.conf")
+	return b
 }
 
 // serve runs the agent's HTTPS API.

@@ -20,6 +20,7 @@ type Options struct {
 	ClusterCIDR     string
 	ServiceCIDR     string
 	ClusterDNS      []string
+	ClusterDomain   string
 }
 
 // servingCertValidity is how long the agent's serving certificate lasts;
@@ -49,7 +50,7 @@ func Component(opts Options) server.Component {
 		}
 		a, err := New(Config{
 			DataDir: env.DataDir, NodeName: name, NodeIP: ip, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
-			ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, ClusterDNS: opts.ClusterDNS,
+			ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, ClusterDNS: opts.ClusterDNS, ClusterDomain: opts.ClusterDomain,
 			RestConfig: env.Config, CAPEM: env.CAPEM, ServingCertPEM: cert, ServingKeyPEM: key, Logger: env.Logger,
 		})
 		if err != nil {

@@ -71,16 +71,74 @@ func writeCNIConfig(confDir, podCIDR, ipamDir string) error {
 // ensureUnreachable installs "unreachable" routes for the cluster and
 // service ranges, so that traffic to pod or service addresses that no
 // bridge or DNAT rule claims is refused here instead of leaving the
-// machine. More specific routes (this node's pod bridge) still win.
+// machine. More specific routes (this node's pod bridge) still win, and so
+// do the Service proxy's DNAT rules for forwarded traffic, which are
+// applied before routing.
 func ensureUnreachable(cidrs ...string) error {
 	for _, cidr := range cidrs {
 		if cidr == "" {
 			continue
 		}
-		out, err := exec.Command("ip", "route", "replace", "unreachable", cidr).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ip route replace unreachable %s: %w: %s", cidr, err, strings.TrimSpace(string(out)))
+		if err := ipCommand("route", "replace", "unreachable", cidr); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// Host-originated traffic to a ClusterIP is routed before the proxy's
+// OUTPUT rules rewrite it, so the unreachable route would refuse it. The
+// host's own packets to the service range therefore look up a table of
+// their own whose route points at an empty bridge (dummy devices are not
+// in every kernel): the DNAT rules then send them to the endpoints, and
+// what no rule claims dies on the portless bridge, still without leaving
+// the machine.
+const (
+	serviceDummy = "skiffsvc"
+	serviceTable = "4243"
+	serviceRule  = "10043"
+)
+
+// ensureServiceRouting lets the host reach ClusterIPs through the proxy.
+func ensureServiceRouting(serviceCIDR string) error {
+	if serviceCIDR == "" {
+		return nil
+	}
+	if _, err := exec.Command("ip", "link", "show", serviceDummy).Output(); err != nil {
+		if err := ipCommand("link", "add", serviceDummy, "type", "bridge"); err != nil {
+			return err
+		}
+	}
+	if err := ipCommand("link", "set", serviceDummy, "up"); err != nil {
+		return err
+	}
+	if err := ipCommand("route", "replace", serviceCIDR, "dev", serviceDummy, "table", serviceTable); err != nil {
+		return err
+	}
+	rules, err := exec.Command("ip", "rule", "show").Output()
+	if err != nil {
+		return fmt.Errorf("ip rule show: %w", err)
+	}
+	if hasServiceRule(string(rules), serviceCIDR) {
+		return nil
+	}
+	return ipCommand("rule", "add", "priority", serviceRule, "to", serviceCIDR, "iif", "lo", "lookup", serviceTable)
+}
+
+// hasServiceRule reports whether `ip rule show` output has the rule.
+func hasServiceRule(rules, serviceCIDR string) bool {
+	for _, line := range strings.Split(rules, "\n") {
+		if strings.Contains(line, "to "+serviceCIDR+" ") && strings.Contains(line, "iif lo") && strings.Contains(line, "lookup "+serviceTable) {
+			return true
+		}
+	}
+	return false
+}
+
+func ipCommand(args ...string) error {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

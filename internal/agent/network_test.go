@@ -48,3 +48,13 @@ func TestCNIConfig(t *testing.T) {
 		t.Fatal("unchanged configuration was rewritten")
 	}
 }
+
+func TestHasServiceRule(t *testing.T) {
+	rules := "0:\tfrom all lookup local\n10043:\tfrom all to 10.43.0.0/16 iif lo lookup 4243 \n32766:\tfrom all lookup main\n"
+	if !hasServiceRule(rules, "10.43.0.0/16") {
+		t.Error("rule not found")
+	}
+	if hasServiceRule(rules, "10.45.0.0/16") {
+		t.Error("rule for another range found")
+	}
+}

@@ -2,6 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"github.com/skiff-io/skiff/internal/dns"
+	"github.com/skiff-io/skiff/internal/proxy"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +23,7 @@ import (
 // cluster at --server with the server's join token.
 func newAgentCommand() *cobra.Command {
 	var opts agent.Options
-	var serverURL, token, tokenFile, dataDir, logLevel string
+	var serverURL, token, tokenFile, dataDir, logLevel, proxyMode, clusterDomain string
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --token TOKEN",
 		Short: "Run a node agent that joins a Skiff cluster (the token is in <data-dir>/token on the server)",
@@ -72,15 +76,34 @@ func newAgentCommand() *cobra.Command {
 			rc.QPS, rc.Burst = 50, 100
 			rc.UserAgent = "skiff-agent/" + opts.NodeName
 			log.Info("joined cluster", "server", serverURL, "node", opts.NodeName, "kubeconfig", kubeconfig)
+			dnsIP, err := dns.ServiceIP(opts.ServiceCIDR)
+			if err != nil {
+				return fmt.Errorf("--service-cidr: %w", err)
+			}
+			client, err := kubernetes.NewForConfig(rc)
+			if err != nil {
+				return err
+			}
+			px, err := proxy.New(proxy.Config{NodeName: opts.NodeName, ClusterCIDR: opts.ClusterCIDR, Mode: proxy.Mode(proxyMode),
+				Client: client, Logger: log.With("component", "skiff-proxy")})
+			if err != nil {
+				return err
+			}
 			a, err := agent.New(agent.Config{
 				DataDir: dataDir, NodeName: opts.NodeName, NodeIP: opts.NodeIP, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
 				ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, RestConfig: rc,
+				ClusterDNS: []string{dnsIP.String()}, ClusterDomain: clusterDomain,
 				CAPEM: []byte(creds.CA), ServingCertPEM: []byte(creds.ServingCert), ServingKeyPEM: []byte(creds.ServingKey), Logger: log,
 			})
 			if err != nil {
 				return err
 			}
-			return a.Run(cmd.Context())
+			// The agent and the Service proxy run together; either one
+			// failing stops both.
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.Go(func() error { return a.Run(ctx) })
+			g.Go(func() error { return px.Run(ctx) })
+			return g.Wait()
 		},
 	}
 	f := cmd.Flags()
@@ -91,6 +114,8 @@ func newAgentCommand() *cobra.Command {
 	addAgentFlags(f, &opts)
 	f.StringVar(&opts.ClusterCIDR, "cluster-cidr", "10.42.0.0/16", "the cluster's pod range (never routed off this machine)")
 	f.StringVar(&opts.ServiceCIDR, "service-cidr", "10.43.0.0/16", "the cluster's Service range (never routed off this machine)")
+	f.StringVar(&proxyMode, "proxy-mode", "iptables", "how the Service proxy programs the kernel: iptables or nftables")
+	f.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"github.com/skiff-io/skiff/internal/agent"
 	"github.com/skiff-io/skiff/internal/agent/node"
+	"github.com/skiff-io/skiff/internal/dns"
+	"github.com/skiff-io/skiff/internal/proxy"
 	"github.com/spf13/pflag"
 	"log/slog"
 	"os"
@@ -44,7 +46,7 @@ func newVersionCommand() *cobra.Command {
 func newServerCommand() *cobra.Command {
 	var cfg server.Config
 	var opts components.Options
-	var logLevel string
+	var logLevel, proxyMode string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (API server on etcd, and the components built so far)",
@@ -58,12 +60,22 @@ func newServerCommand() *cobra.Command {
 			opts.Controllers.ClusterCIDR = cfg.ClusterCIDR
 			opts.Agent.ClusterCIDR, opts.Agent.ServiceCIDR = cfg.ClusterCIDR, cfg.ServiceCIDR
 			opts.DNS.ServiceCIDR = cfg.ServiceCIDR
+			opts.Proxy.NodeName, opts.Proxy.ClusterCIDR, opts.Proxy.Mode = opts.Agent.NodeName, cfg.ClusterCIDR, proxy.Mode(proxyMode)
+			if !cfg.DisableDNS {
+				ip, err := dns.ServiceIP(cfg.ServiceCIDR)
+				if err != nil {
+					return fmt.Errorf("--service-cidr: %w", err)
+				}
+				opts.Agent.ClusterDNS = []string{ip.String()}
+			}
+			opts.Agent.ClusterDomain = opts.DNS.Domain
 			nodeIP := opts.Agent.NodeIP
 			if nodeIP == "" {
 				nodeIP = node.DefaultIPv4()
 			}
 			if nodeIP != "127.0.0.1" {
 				opts.DNS.NodeIPs = []string{nodeIP} // kube-dns's endpoint
+				opts.Ingress.NodeIPs = []string{nodeIP}
 			}
 			cfg.Components = components.All(opts)
 			s, err := server.New(cfg)
@@ -88,6 +100,10 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	f.BoolVar(&cfg.DisableControllers, "disable-controllers", false, "do not run the controllers in this process")
 	f.BoolVar(&cfg.DisableDNS, "disable-dns", false, "do not run the cluster DNS server in this process")
+	f.StringVar(&proxyMode, "proxy-mode", "iptables", "how the Service proxy programs the kernel: iptables or nftables")
+	f.BoolVar(&cfg.DisableIngress, "disable-ingress", false, "do not run the ingress controller and proxy in this process")
+	f.IntVar(&opts.Ingress.HTTPPort, "ingress-http-port", 80, "port the ingress proxy serves HTTP on")
+	f.IntVar(&opts.Ingress.HTTPSPort, "ingress-https-port", 443, "port the ingress proxy serves HTTPS on")
 	f.StringVar(&opts.DNS.Domain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	f.StringVar(&opts.DNS.Listen, "cluster-dns-address", "0.0.0.0:10053", "address the cluster DNS server listens on (UDP and TCP); the kube-dns Service forwards to its port")
 	addAgentFlags(f, &opts.Agent)

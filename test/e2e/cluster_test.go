@@ -55,7 +55,7 @@ type processCluster struct {
 // the objects it creates, so the other components are turned off.
 func startProcess(t testing.TB) *processCluster {
 	t.Helper()
-	return startServer(t, "--disable-controllers", "--disable-scheduler", "--disable-agent", "--disable-dns")
+	return startServer(t, "--disable-controllers", "--disable-scheduler", "--disable-agent", "--disable-dns", "--disable-ingress")
 }
 
 // startServer is startProcess with the component flags given by the

@@ -48,6 +48,8 @@ const (
 // nodeCluster is `skiff server` with everything on, the node agent
 // included, and the namespaces its scenarios created.
 type nodeCluster struct {
+	// ingressPort is where the server's ingress proxy serves HTTP.
+	ingressPort int
 	*processCluster
 	k *kubectl
 
@@ -122,7 +124,7 @@ func startNodeCluster(t *testing.T, archives []string) *nodeCluster {
 			t.Fatalf("copying image archive: %v", err)
 		}
 	}
-	ports, err := testserver.FreePorts(5)
+	ports, err := testserver.FreePorts(7)
 	if err != nil {
 		t.Fatalf("free ports: %v", err)
 	}
@@ -135,6 +137,8 @@ func startNodeCluster(t *testing.T, archives []string) *nodeCluster {
 		"--etcd-peer-port", strconv.Itoa(ports[2]),
 		"--agent-port", strconv.Itoa(ports[3]),
 		"--cluster-dns-address", "0.0.0.0:" + strconv.Itoa(ports[4]),
+		"--ingress-http-port", strconv.Itoa(ports[5]),
+		"--ingress-https-port", strconv.Itoa(ports[6]),
 		"--node-name", agentNodeName,
 		"--cluster-cidr", nodeClusterCIDR,
 		"--service-cidr", nodeServiceCIDR,
@@ -151,7 +155,7 @@ func startNodeCluster(t *testing.T, archives []string) *nodeCluster {
 		}
 	})
 	p.start()
-	c := &nodeCluster{processCluster: p, k: newKubectl(t, p)}
+	c := &nodeCluster{processCluster: p, k: newKubectl(t, p), ingressPort: ports[5]}
 	t.Cleanup(c.drain)
 	c.waitNodeReady(t)
 	return c

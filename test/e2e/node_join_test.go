@@ -22,7 +22,7 @@ func TestAgentJoin(t *testing.T) {
 	requireKubectl(t)
 	archives := requireNodeHost(t)
 	requireBinary(t)
-	server := startServer(t, "--disable-agent", "--disable-dns", "--cluster-cidr", nodeClusterCIDR, "--service-cidr", nodeServiceCIDR)
+	server := startServer(t, "--disable-agent", "--disable-dns", "--disable-ingress", "--cluster-cidr", nodeClusterCIDR, "--service-cidr", nodeServiceCIDR)
 	k := newKubectl(t, server)
 
 	agentDir := t.TempDir()

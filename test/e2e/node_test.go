@@ -29,6 +29,8 @@ func TestNodeAgent(t *testing.T) {
 		{"probes", scenarioProbes},
 		{"crash loop", scenarioCrashLoop},
 		{"image pulls", scenarioImagePull},
+		{"ingress", scenarioIngress},
+		{"services", scenarioServices},
 		{"memory limits", scenarioMemoryLimits},
 		{"port-forward and pod IP", scenarioPortForward},
 		{"job", scenarioNodeJob},

@@ -268,7 +268,7 @@ func startFullCluster(t *testing.T, groups ...simNodes) *fullCluster {
 	// A node is declared unreachable after 20s without a heartbeat
 	// (Kubernetes' default is 50s); the simulated nodes renew their Leases
 	// every 2s, so a live node never comes close.
-	p := startServer(t, "--disable-agent", "--disable-dns", "--log-level", "info", "--node-monitor-grace-period", "20s")
+	p := startServer(t, "--disable-agent", "--disable-dns", "--disable-ingress", "--log-level", "info", "--node-monitor-grace-period", "20s")
 	c := &fullCluster{processCluster: p, sims: map[string]*simProcess{}, nodeSim: sim}
 	c.k = newKubectl(t, c)
 

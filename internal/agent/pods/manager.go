@@ -71,13 +71,16 @@ type Config struct {
 	// PodsDir holds per-pod files (termination messages); LogDir the
 	// containers' logs, in the kubelet's layout.
 	PodsDir, LogDir string
-	// DNS is the sandbox DNS configuration for ClusterFirst pods; nil
-	// uses the host's resolv.conf.
-	DNS        *runtimeapi.DNSConfig
-	NodeMemory int64
-	Workers    int
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// ClusterDNS are the cluster DNS servers for ClusterFirst pods (none:
+	// such pods use the host's resolvers), ClusterDomain the cluster's
+	// domain, HostResolvConf the host's resolv.conf.
+	ClusterDNS     []string
+	ClusterDomain  string
+	HostResolvConf []byte
+	NodeMemory     int64
+	Workers        int
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Manager runs the node's pods.

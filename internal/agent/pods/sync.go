@@ -3,6 +3,7 @@ package pods
 import (
 	"context"
 	"fmt"
+	"github.com/skiff-io/skiff/internal/dns"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -244,26 +245,12 @@ func (m *Manager) createSandbox(ctx context.Context, pod *corev1.Pod, o *Observe
 	return nil
 }
 
+// dnsConfig is the pod's resolver configuration for its dnsPolicy, as the
+// kubelet writes it.
 func (m *Manager) dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
-	if pod.Spec.HostNetwork && pod.Spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
-		return nil
-	}
-	if pod.Spec.DNSPolicy == corev1.DNSNone && pod.Spec.DNSConfig != nil {
-		d := pod.Spec.DNSConfig
-		cfg := &runtimeapi.DNSConfig{Servers: d.Nameservers, Searches: d.Searches}
-		for _, o := range d.Options {
-			opt := o.Name
-			if o.Value != nil {
-				opt += ":" + *o.Value
-			}
-			cfg.Options = append(cfg.Options, opt)
-		}
-		return cfg
-	}
-	if pod.Spec.DNSPolicy == corev1.DNSDefault {
-		return nil
-	}
-	return m.cfg.DNS
+	servers, searches, options := dns.ResolvConf(dns.EffectivePolicy(pod), pod.Namespace, m.cfg.ClusterDNS,
+		m.cfg.ClusterDomain, pod.Spec.DNSConfig, m.cfg.HostResolvConf)
+	return &runtimeapi.DNSConfig{Servers: servers, Searches: searches, Options: options}
 }
 
 func (m *Manager) logDir(pod *corev1.Pod) string {
