@@ -65,6 +65,8 @@ bench: build
 	./bench/run-apiserver.sh
 	./bench/run-scheduler.sh
 	./bench/run-agent.sh
+	./bench/run-dns.sh
+	./bench/run-ingress.sh
 
 clean:
 	rm -rf bin
