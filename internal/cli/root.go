@@ -100,6 +100,7 @@ func newServerCommand() *cobra.Command {
 	f.BoolVar(&cfg.DisableScheduler, "disable-scheduler", false, "do not run the scheduler in this process")
 	f.BoolVar(&cfg.DisableControllers, "disable-controllers", false, "do not run the controllers in this process")
 	f.BoolVar(&cfg.DisableDNS, "disable-dns", false, "do not run the cluster DNS server in this process")
+	f.BoolVar(&opts.Controllers.DisableServiceLB, "disable-servicelb", false, "leave LoadBalancer Services pending instead of giving them the nodes' addresses")
 	f.StringVar(&proxyMode, "proxy-mode", "iptables", "how the Service proxy programs the kernel: iptables or nftables")
 	f.BoolVar(&cfg.DisableIngress, "disable-ingress", false, "do not run the ingress controller and proxy in this process")
 	f.IntVar(&opts.Ingress.HTTPPort, "ingress-http-port", 80, "port the ingress proxy serves HTTP on")

@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-io/skiff/internal/controller/replicaset"
 	"github.com/skiff-io/skiff/internal/controller/resourcequota"
 	"github.com/skiff-io/skiff/internal/controller/serviceaccount"
+	"github.com/skiff-io/skiff/internal/controller/servicelb"
 	"github.com/skiff-io/skiff/internal/controller/statefulset"
 	"github.com/skiff-io/skiff/internal/controller/ttlafterfinished"
 	"github.com/skiff-io/skiff/internal/server"
@@ -46,6 +47,9 @@ type Options struct {
 	// NodeMonitorGracePeriod is how long a node may go without a
 	// heartbeat before it is marked unreachable (0: Kubernetes' 50s).
 	NodeMonitorGracePeriod time.Duration
+	// DisableServiceLB leaves LoadBalancer Services pending instead of
+	// giving them the nodes' addresses (--disable-servicelb).
+	DisableServiceLB bool
 }
 
 // Component returns the controller manager as a server component: it runs
@@ -136,6 +140,12 @@ func run(ctx context.Context, env server.Env, opts Options) error {
 	gc, err := garbagecollector.New(garbagecollector.Config{Client: cs, Metadata: md, Recorder: recorder("garbage-collector"), Logger: env.Logger.With(log("garbage-collector")...)})
 	if err := add("garbage-collector", gc, err); err != nil {
 		return err
+	}
+	if !opts.DisableServiceLB {
+		lb, err := servicelb.New(servicelb.Config{Client: cs, Informers: factory, Logger: env.Logger.With(log("servicelb")...)})
+		if err := add("servicelb", lb, err); err != nil {
+			return err
+		}
 	}
 	ep, err := endpoints.New(endpoints.Config{Client: cs, Informers: factory, Recorder: recorder("endpoint"), Logger: env.Logger.With(log("endpoint")...)})
 	if err := add("endpoint", ep, err); err != nil {

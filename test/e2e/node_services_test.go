@@ -40,13 +40,24 @@ metadata: {name: web-headless, namespace: __NS__}
 spec: {clusterIP: None, selector: {app: web}, ports: [{port: 8080}]}
 ---
 apiVersion: v1
+kind: Service
+metadata: {name: web-sticky, namespace: __NS__}
+spec: {selector: {app: web}, sessionAffinity: ClientIP, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-lb, namespace: __NS__}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 18088, targetPort: 8080}]}
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: __NS__}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
   - {name: c, image: `+busyboxImage+`, command: [sleep, "3600"]}
-`, "deployment.apps/web created", "service/web created", "service/web-np created", "service/web-headless created", "pod/client created")
+`, "deployment.apps/web created", "service/web created", "service/web-np created", "service/web-headless created",
+		"service/web-sticky created", "service/web-lb created", "pod/client created")
 	k.ok("rollout", "status", "deployment/web", "-n", ns, podTimeout())
 	k.waitPodReady(ns, "client")
 	clusterIP := k.get(ns, "service/web", "{.spec.clusterIP}")
@@ -66,6 +77,16 @@ spec:
 			seen[l] = true
 		}
 		return len(seen) >= 2, fmt.Sprint(seen)
+	})
+	// ClientIP affinity pins the client to one replica.
+	eventually(t, podDeadline, "ClientIP affinity keeps one replica", func() (bool, string) {
+		out := k.run("exec", "-n", ns, "client", "--", "sh", "-c",
+			"for i in 1 2 3 4 5 6 7 8 9 10; do timeout 5 wget -qO- http://web-sticky/ | grep hostname=; done").stdout
+		got := map[string]bool{}
+		for _, l := range strings.Fields(out) {
+			got[l] = true
+		}
+		return len(got) == 1 && len(strings.Fields(out)) == 10, out
 	})
 	// The cluster DNS answers for the API server's Service and for every
 	// pod of a headless Service.
@@ -89,4 +110,11 @@ spec:
 	nodePort := k.get(ns, "service/web-np", "{.spec.ports[0].nodePort}")
 	nodeIP := k.get("", "node/"+agentNodeName, `{.status.addresses[?(@.type=="InternalIP")].address}`)
 	wantContains(t, httpGet(t, "http://"+nodeIP+":"+nodePort+"/", podDeadline), "hostname=web-")
+	// The built-in service load balancer gives the LoadBalancer Service the
+	// node's address, and it answers there on the Service's port.
+	eventually(t, podDeadline, "LoadBalancer ingress is the node's address", func() (bool, string) {
+		ip := k.get(ns, "service/web-lb", "{.status.loadBalancer.ingress[0].ip}")
+		return ip == nodeIP, ip
+	})
+	wantContains(t, httpGet(t, "http://"+nodeIP+":18088/", podDeadline), "hostname=web-")
 }
