@@ -50,6 +50,11 @@ metadata: {name: web-lb, namespace: __NS__}
 spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 18088, targetPort: 8080}]}
 ---
 apiVersion: v1
+kind: Service
+metadata: {name: web-alias, namespace: __NS__}
+spec: {type: ExternalName, externalName: web.__NS__.svc.cluster.local}
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: __NS__}
 spec:
@@ -57,7 +62,7 @@ spec:
   containers:
   - {name: c, image: `+busyboxImage+`, command: [sleep, "3600"]}
 `, "deployment.apps/web created", "service/web created", "service/web-np created", "service/web-headless created",
-		"service/web-sticky created", "service/web-lb created", "pod/client created")
+		"service/web-sticky created", "service/web-lb created", "service/web-alias created", "pod/client created")
 	k.ok("rollout", "status", "deployment/web", "-n", ns, podTimeout())
 	k.waitPodReady(ns, "client")
 	clusterIP := k.get(ns, "service/web", "{.spec.clusterIP}")
@@ -104,6 +109,10 @@ spec:
 			}
 		}
 		return r.code == 0 && len(podIPs) == 2, r.String()
+	})
+	eventually(t, podDeadline, "nslookup of an ExternalName Service gives its CNAME", func() (bool, string) {
+		r := k.run("exec", "-n", ns, "client", "--", "nslookup", "web-alias."+ns+".svc.cluster.local")
+		return r.code == 0 && strings.Contains(r.stdout, "canonical name = "+fqdn) && strings.Contains(r.stdout, clusterIP), r.String()
 	})
 	// The host reaches the ClusterIP and the NodePort on the node's address.
 	wantContains(t, httpGet(t, "http://"+clusterIP+"/", podDeadline), "hostname=web-")
