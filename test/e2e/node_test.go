@@ -31,6 +31,7 @@ func TestNodeAgent(t *testing.T) {
 		{"image pulls", scenarioImagePull},
 		{"ingress", scenarioIngress},
 		{"services", scenarioServices},
+		{"scale down", scenarioScaleDown},
 		{"memory limits", scenarioMemoryLimits},
 		{"port-forward and pod IP", scenarioPortForward},
 		{"job", scenarioNodeJob},
