@@ -67,6 +67,7 @@ bench: build
 	./bench/run-agent.sh
 	./bench/run-dns.sh
 	./bench/run-ingress.sh
+	./bench/run-proxy.sh
 
 clean:
 	rm -rf bin
