@@ -302,10 +302,14 @@ func runtimeVersion(ctx context.Context, rt runtimeapi.RuntimeServiceClient) (st
 		if err == nil {
 			return v.RuntimeName + "://" + v.RuntimeVersion, nil
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Now().After(deadline) {
 			return "", fmt.Errorf("agent: container runtime not answering: %w", err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

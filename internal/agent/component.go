@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/skiff-io/skiff/internal/agent/node"
@@ -34,11 +32,10 @@ func Component(opts Options) server.Component {
 	return server.Component{Name: "skiff-agent", Role: server.RoleAgent, Run: func(ctx context.Context, env server.Env) error {
 		name := opts.NodeName
 		if name == "" {
-			h, err := os.Hostname()
-			if err != nil {
-				return fmt.Errorf("agent: node name: %w", err)
+			var err error
+			if name, err = node.DefaultName(); err != nil {
+				return fmt.Errorf("agent: %w", err)
 			}
-			name = strings.ToLower(h)
 		}
 		ip := opts.NodeIP
 		if ip == "" {

@@ -8,7 +8,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
@@ -48,11 +47,9 @@ func newAgentCommand() *cobra.Command {
 				return err
 			}
 			if opts.NodeName == "" {
-				h, err := os.Hostname()
-				if err != nil {
+				if opts.NodeName, err = node.DefaultName(); err != nil {
 					return err
 				}
-				opts.NodeName = strings.ToLower(h)
 			}
 			if opts.NodeIP == "" {
 				opts.NodeIP = node.DefaultIPv4()

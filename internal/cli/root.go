@@ -60,6 +60,16 @@ func newServerCommand() *cobra.Command {
 			opts.Controllers.ClusterCIDR = cfg.ClusterCIDR
 			opts.Agent.ClusterCIDR, opts.Agent.ServiceCIDR = cfg.ClusterCIDR, cfg.ServiceCIDR
 			opts.DNS.ServiceCIDR = cfg.ServiceCIDR
+			if opts.Agent.NodeName == "" {
+				if opts.Agent.NodeName, err = node.DefaultName(); err != nil {
+					return err
+				}
+			}
+			switch proxy.Mode(proxyMode) {
+			case proxy.ModeIPTables, proxy.ModeNFTables:
+			default:
+				return fmt.Errorf("--proxy-mode: %q is not one of iptables, nftables", proxyMode)
+			}
 			opts.Proxy.NodeName, opts.Proxy.ClusterCIDR, opts.Proxy.Mode = opts.Agent.NodeName, cfg.ClusterCIDR, proxy.Mode(proxyMode)
 			if !cfg.DisableDNS {
 				ip, err := dns.ServiceIP(cfg.ServiceCIDR)

@@ -32,6 +32,7 @@ func TestNodeAgent(t *testing.T) {
 		{"ingress", scenarioIngress},
 		{"services", scenarioServices},
 		{"scale down", scenarioScaleDown},
+		{"active deadline", scenarioActiveDeadline},
 		{"memory limits", scenarioMemoryLimits},
 		{"port-forward and pod IP", scenarioPortForward},
 		{"job", scenarioNodeJob},

@@ -129,3 +129,13 @@ func DefaultIPv4() string {
 	}
 	return "127.0.0.1"
 }
+
+// DefaultName is the Node name an agent uses when none is given: the
+// host name in lower case, as the kubelet does.
+func DefaultName() (string, error) {
+	h, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("node name: %w", err)
+	}
+	return strings.ToLower(h), nil
+}

@@ -20,10 +20,7 @@ import (
 // gracePeriod is how long containers get between SIGTERM and SIGKILL:
 // the deletion's grace period when the pod is being deleted, else the
 // pod's terminationGracePeriodSeconds.
-func gracePeriod(pod *corev1.Pod, override *int64) int64 {
-	if override != nil {
-		return max(*override, 0)
-	}
+func gracePeriod(pod *corev1.Pod) int64 {
 	if pod.DeletionGracePeriodSeconds != nil {
 		return max(*pod.DeletionGracePeriodSeconds, 0)
 	}
@@ -78,7 +75,7 @@ func (m *Manager) kill(ctx context.Context, pod *corev1.Pod, o *Observed, k Kill
 func (m *Manager) runHook(ctx context.Context, pod *corev1.Pod, c *corev1.Container, id, podIP string, h *corev1.LifecycleHandler) (string, error) {
 	switch {
 	case h.Exec != nil:
-		timeout := int64(gracePeriod(pod, nil))
+		timeout := gracePeriod(pod)
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = max(int64(time.Until(dl)/time.Second), 1)
 		}
@@ -189,7 +186,7 @@ func (m *Manager) stopPod(ctx context.Context, pod *corev1.Pod) error {
 			kills = append(kills, Kill{ID: l[0].ID, Name: l[0].Name})
 		}
 	}
-	m.killAll(ctx, pod, o, kills, gracePeriod(pod, nil))
+	m.killAll(ctx, pod, o, kills, gracePeriod(pod))
 	for _, sb := range o.Sandboxes {
 		if _, err := m.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.ID}); err != nil {
 			return fmt.Errorf("stop sandbox: %w", err)

@@ -118,6 +118,15 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 16
 	}
+	// Probe results name pods by UID; an index finds them without a scan.
+	if err := cfg.Pods.AddIndexers(cache.Indexers{uidIndex: func(obj any) ([]string, error) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			return []string{string(p.UID)}, nil
+		}
+		return nil, nil
+	}}); err != nil {
+		return nil, fmt.Errorf("pods: %w", err)
+	}
 	m := &Manager{cfg: cfg, lister: corelisters.NewPodLister(cfg.Pods.GetIndexer()), cache: newStatusCache(), failures: map[string]failure{}, stopping: map[types.UID]bool{}}
 	ctrl, err := controller.New(controller.Config{Name: "pods", Reconciler: m, Workers: cfg.Workers, Logger: cfg.Logger})
 	if err != nil {
@@ -133,11 +142,14 @@ func New(cfg Config) (*Manager, error) {
 // Enqueue asks for a sync of the pod with key "namespace/name".
 func (m *Manager) Enqueue(key string) { m.ctrl.Enqueue(key) }
 
+// uidIndex indexes the pod informer by pod UID.
+const uidIndex = "uid"
+
 // EnqueueUID asks for a sync of the pod with uid, if it is known.
 func (m *Manager) EnqueueUID(uid types.UID) {
-	pods, _ := m.lister.List(everything)
-	for _, p := range pods {
-		if p.UID == uid {
+	objs, _ := m.cfg.Pods.GetIndexer().ByIndex(uidIndex, string(uid))
+	for _, obj := range objs {
+		if p, ok := obj.(*corev1.Pod); ok {
 			m.ctrl.Enqueue(p.Namespace + "/" + p.Name)
 		}
 	}

@@ -35,8 +35,10 @@ type Plan struct {
 	// RetryAfter is when a held-back container may start; 0: no wait.
 	RetryAfter time.Duration
 	// Failed marks the pod Failed: an init container failed and the pod
-	// never restarts.
-	Failed bool
+	// never restarts, or the pod outlived activeDeadlineSeconds (then
+	// Reason and Message say so).
+	Failed          bool
+	Reason, Message string
 }
 
 // PlanInput is everything planning looks at.
@@ -115,6 +117,17 @@ func PlanSync(in PlanInput) Plan {
 		for _, l := range o.Containers {
 			if len(l) > 0 && l[0].Running() {
 				p.Kill = append(p.Kill, Kill{ID: l[0].ID, Name: l[0].Name, Reason: "Completed", Message: "pod has finished"})
+			}
+		}
+		return p
+	}
+	if deadlineExceeded(pod, in.Now) {
+		// As the kubelet: the pod fails and its containers are stopped.
+		p.Failed, p.Reason = true, "DeadlineExceeded"
+		p.Message = "Pod was active on the node longer than the specified deadline"
+		for _, l := range o.Containers {
+			if len(l) > 0 && l[0].Running() {
+				p.Kill = append(p.Kill, Kill{ID: l[0].ID, Name: l[0].Name, Reason: "DeadlineExceeded", Message: p.Message})
 			}
 		}
 		return p
@@ -220,4 +233,14 @@ func backOff(in PlanInput, p *Plan, name string, latest *Instance, hashChanged b
 	if p.RetryAfter == 0 || wait < p.RetryAfter {
 		p.RetryAfter = wait
 	}
+}
+
+// deadlineExceeded reports whether the pod has been active longer than its
+// activeDeadlineSeconds, counted from its start time.
+func deadlineExceeded(pod *corev1.Pod, now time.Time) bool {
+	d := pod.Spec.ActiveDeadlineSeconds
+	if d == nil || pod.Status.StartTime == nil {
+		return false
+	}
+	return !now.Before(pod.Status.StartTime.Add(time.Duration(*d) * time.Second))
 }

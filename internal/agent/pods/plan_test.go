@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/utils/ptr"
 )
 
 var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -145,3 +146,21 @@ func TestRestartDelay(t *testing.T) {
 }
 
 func mustQ(s string) resource.Quantity { return resource.MustParse(s) }
+
+func TestPlanActiveDeadline(t *testing.T) {
+	pod := testPod(corev1.RestartPolicyAlways, nil, "a")
+	pod.Spec.ActiveDeadlineSeconds = ptr.To(int64(30))
+	pod.Status.StartTime = &metav1.Time{Time: t0.Add(-31 * time.Second)}
+	p := PlanSync(PlanInput{Pod: pod, Observed: observed(true, running("a", 0)), Now: t0})
+	if !p.Failed || p.Reason != "DeadlineExceeded" || len(p.Kill) != 1 || len(p.Start) != 0 {
+		t.Fatalf("plan = %+v", p)
+	}
+	st := ComputeStatus(StatusInput{Pod: pod, Observed: observed(true, running("a", 0)), Now: t0, Failed: p.Failed, Reason: p.Reason, Message: p.Message})
+	if st.Phase != corev1.PodFailed || st.Reason != "DeadlineExceeded" {
+		t.Fatalf("status phase %s reason %q", st.Phase, st.Reason)
+	}
+	pod.Status.StartTime = &metav1.Time{Time: t0.Add(-29 * time.Second)}
+	if p := PlanSync(PlanInput{Pod: pod, Observed: observed(true, running("a", 0)), Now: t0}); p.Failed {
+		t.Fatalf("before the deadline: %+v", p)
+	}
+}

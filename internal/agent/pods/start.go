@@ -65,7 +65,7 @@ func (m *Manager) startContainer(ctx context.Context, pod *corev1.Pod, o *Observ
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		if msg, err := m.runHook(ctx, pod, c, created.ContainerId, sb.IP, c.Lifecycle.PostStart); err != nil {
 			m.cfg.Recorder.Eventf(pod, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed: %s", msg)
-			_, _ = m.cfg.Runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: created.ContainerId, Timeout: gracePeriod(pod, nil)})
+			_, _ = m.cfg.Runtime.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: created.ContainerId, Timeout: gracePeriod(pod)})
 		}
 	}
 	return Waiting{}, nil

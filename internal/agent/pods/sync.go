@@ -54,7 +54,7 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 	}
 
 	if len(plan.Kill) > 0 {
-		m.killAll(ctx, pod, o, plan.Kill, gracePeriod(pod, nil))
+		m.killAll(ctx, pod, o, plan.Kill, gracePeriod(pod))
 		changed = true
 	}
 	if plan.StopSandbox {
@@ -131,7 +131,7 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 		Pod: pod, Observed: o, Waiting: waiting, HostIP: m.cfg.HostIP, Now: now,
 		Ready:   func(name string) bool { return m.cfg.Probes.Ready(pod.UID, name) },
 		Started: func(name string) bool { return m.cfg.Probes.Started(pod.UID, name) },
-		Failed:  plan.Failed,
+		Failed:  plan.Failed, Reason: plan.Reason, Message: plan.Message,
 	})
 	if err := m.postStatus(ctx, pod, st); err != nil {
 		return err
@@ -141,6 +141,9 @@ func (m *Manager) sync(ctx context.Context, pod *corev1.Pod) error {
 	}
 	if hasRefreshableVolumes(pod) {
 		retry = minRetry(retry, resyncVolumes)
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil && st.StartTime != nil {
+		retry = minRetry(retry, max(time.Until(st.StartTime.Add(time.Duration(*d)*time.Second)), 100*time.Millisecond))
 	}
 	return controller.RequeueAfter(minRetry(retry, resyncRunning))
 }
