@@ -56,7 +56,7 @@ func (p *agentProxy) serveNodeProxy(w http.ResponseWriter, r *http.Request, id, 
 		p.proxyTo(w, r, proxyTarget{Scheme: "https", Host: host, Port: strconv.Itoa(agentPort)}, subpath, p.agents)
 		return nil
 	}
-	if err := proxyableHost(host); err != nil {
+	if err := proxyableHost(r.Context(), p.lookup, host); err != nil {
 		return apierrors.NewBadRequest(err.Error())
 	}
 	if scheme == "" {

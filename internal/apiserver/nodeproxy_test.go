@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -110,5 +111,34 @@ func TestProxyUnreachable(t *testing.T) {
 	// As in Kubernetes: the proxy transport reports a 503.
 	if resp.StatusCode != 503 || st.Message != "error trying to reach service: dial refused for the test" {
 		t.Errorf("unreachable pod = %d %+v", resp.StatusCode, st)
+	}
+}
+
+// TestNodeProxyResolvesNames checks that nodes/proxy to a port other than
+// the agent's refuses a node whose address is a name resolving to
+// loopback (it would reach the API server's own host), and one whose name
+// does not resolve.
+func TestNodeProxyResolvesNames(t *testing.T) {
+	env := newStreamEnv(t, noLogs)
+	env.proxy.lookup = func(_ context.Context, host string) ([]netip.Addr, error) {
+		if host == "loopy" {
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	for _, name := range []string{"loopy", "unresolvable"} {
+		env.nodes[name] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: name}},
+		}}
+		resp, err := http.Get(env.api.URL + "/api/v1/nodes/" + name + ":9999/proxy/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st metav1.Status
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("node %s: %d %+v, want 400", name, resp.StatusCode, st)
+		}
 	}
 }

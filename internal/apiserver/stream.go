@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -33,13 +34,16 @@ type agentProxy struct {
 	// direct reaches pods and other node ports; https is not verified, as
 	// Kubernetes' proxy transport does not verify pods either.
 	direct *http.Transport
+	// lookup resolves node host names for nodes/proxy (lookupHost;
+	// replaced in tests).
+	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 	log    *slog.Logger
 }
 
 // newAgentProxy builds the transports; agentTLS may be nil.
 func newAgentProxy(getPod func(context.Context, string, string) (*corev1.Pod, error),
 	getNode func(context.Context, string) (*corev1.Node, error), agentTLS *tls.Config, log *slog.Logger) *agentProxy {
-	p := &agentProxy{getPod: getPod, getNode: getNode, log: log,
+	p := &agentProxy{getPod: getPod, getNode: getNode, log: log, lookup: lookupHost,
 		direct: newTransport(&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})} //nolint:gosec // pods are not verified (Kubernetes' proxy transport)
 	if agentTLS != nil {
 		p.agentTLS = agentTLS.Clone()

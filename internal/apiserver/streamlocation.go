@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -123,7 +124,7 @@ func podProxyTarget(pod *corev1.Pod, scheme, port string) (proxyTarget, error) {
 	}
 	addr, err := netip.ParseAddr(ip)
 	if err != nil || !addr.IsGlobalUnicast() {
-		return proxyTarget{}, apierrors.NewBadRequest("address not allowed")
+		return proxyTarget{}, apierrors.NewBadRequest(errAddressNotAllowed.Error())
 	}
 	if scheme == "" {
 		scheme = "http"
@@ -136,16 +137,38 @@ func podProxyTarget(pod *corev1.Pod, scheme, port string) (proxyTarget, error) {
 var errAddressNotAllowed = errors.New("address not allowed")
 
 // proxyableHost reports whether host (an IP or a name) may be proxied to
-// on a port other than the agent's.
-func proxyableHost(host string) error {
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return nil // a name: resolved by the dialer
+// on a port other than the agent's. A name is resolved with lookup and
+// refused if it cannot be, or if any of its addresses is not allowed, as
+// Kubernetes does: otherwise a node address like "localhost" would open
+// the API server's own host to nodes/proxy.
+func proxyableHost(ctx context.Context, lookup func(context.Context, string) ([]netip.Addr, error), host string) error {
+	if addr, err := netip.ParseAddr(host); err == nil {
+		return proxyableAddr(addr)
 	}
-	if addr.IsLoopback() || addr.IsLinkLocalUnicast() || addr.IsLinkLocalMulticast() || addr.IsUnspecified() {
+	addrs, err := lookup(ctx, host)
+	if err != nil {
+		return fmt.Errorf("resolving %s: %w", host, err)
+	}
+	for _, a := range addrs {
+		if err := proxyableAddr(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// proxyableAddr refuses the addresses proxyableHost must not reach.
+func proxyableAddr(addr netip.Addr) error {
+	addr = addr.Unmap()
+	if addr.IsLoopback() || addr.IsLinkLocalUnicast() || addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsUnspecified() {
 		return errAddressNotAllowed
 	}
 	return nil
+}
+
+// lookupHost resolves a name with the system's resolver.
+func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 // proxySubpath splits a proxy subresource ("proxy" or "proxy/a/b") into

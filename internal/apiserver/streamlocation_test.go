@@ -1,7 +1,9 @@
 package apiserver
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -113,8 +115,23 @@ func TestPodProxyTarget(t *testing.T) {
 }
 
 func TestProxyableHost(t *testing.T) {
-	for host, ok := range map[string]bool{"10.0.0.1": true, "node-1": true, "127.0.0.1": false, "::1": false, "fe80::1": false, "0.0.0.0": false} {
-		if err := proxyableHost(host); (err == nil) != ok {
+	names := map[string][]netip.Addr{
+		"node-1":  {netip.MustParseAddr("10.0.0.5")},
+		"sneaky":  {netip.MustParseAddr("10.0.0.6"), netip.MustParseAddr("127.0.0.1")},
+		"mapped":  {netip.MustParseAddr("::ffff:127.0.0.1")},
+		"linklcl": {netip.MustParseAddr("169.254.169.254")},
+	}
+	lookup := func(_ context.Context, host string) ([]netip.Addr, error) {
+		if a, ok := names[host]; ok {
+			return a, nil
+		}
+		return nil, errors.New("no such host")
+	}
+	for host, ok := range map[string]bool{
+		"10.0.0.1": true, "node-1": true, "127.0.0.1": false, "::1": false, "fe80::1": false, "0.0.0.0": false,
+		"sneaky": false, "mapped": false, "linklcl": false, "unknown": false, "::ffff:127.0.0.1": false,
+	} {
+		if err := proxyableHost(context.Background(), lookup, host); (err == nil) != ok {
 			t.Errorf("%s: %v", host, err)
 		}
 	}

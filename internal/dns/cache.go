@@ -134,17 +134,26 @@ func (c *answerCache) put(req, resp *dns.Msg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.size {
-		for key, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, key)
-			}
-		}
-		for key := range c.entries {
-			if len(c.entries) < c.size {
-				break
-			}
+		c.evict(now)
+	}
+	c.entries[k] = cacheEntry{msg: resp.Copy(), stored: now, expires: now.Add(ttl)}
+}
+
+// evict makes room in a full cache: it drops the expired entries and, if
+// that is not enough, arbitrary ones down to 90% of the size, so that a
+// full cache is swept once per tenth of its size in puts rather than on
+// every put. c.mu must be held.
+func (c *answerCache) evict(now time.Time) {
+	for key, e := range c.entries {
+		if !now.Before(e.expires) {
 			delete(c.entries, key)
 		}
 	}
-	c.entries[k] = cacheEntry{msg: resp.Copy(), stored: now, expires: now.Add(ttl)}
+	target := c.size - max(1, c.size/10)
+	for key := range c.entries {
+		if len(c.entries) <= target {
+			break
+		}
+		delete(c.entries, key)
+	}
 }

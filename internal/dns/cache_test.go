@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,5 +76,38 @@ func TestCacheAgesAndExpires(t *testing.T) {
 	}
 	if len(c.entries) > 2 {
 		t.Fatalf("cache holds %d entries, limit 2", len(c.entries))
+	}
+}
+
+// TestCacheEvictsInBatches: a cache full of live answers makes room for a
+// tenth of its size at once, not one entry per put.
+func TestCacheEvictsInBatches(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := newCache(100, time.Minute, func() time.Time { return now })
+	put := func(i int) {
+		n := fmt.Sprintf("n%d.example.", i)
+		req, resp := reply(n, dns.RcodeSuccess, n+" 30 IN A 192.0.2.1")
+		c.put(req, resp)
+	}
+	for i := range 100 {
+		put(i)
+	}
+	if len(c.entries) != 100 {
+		t.Fatalf("cache holds %d entries, want 100", len(c.entries))
+	}
+	put(100)
+	if len(c.entries) != 91 {
+		t.Fatalf("after a put into a full cache: %d entries, want 91", len(c.entries))
+	}
+	for i := 101; i < 110; i++ {
+		put(i)
+	}
+	if len(c.entries) != 100 {
+		t.Fatalf("after 9 more puts: %d entries, want 100 (no eviction until full)", len(c.entries))
+	}
+	now = now.Add(time.Minute) // all expired: a sweep drops them and nothing else
+	put(200)
+	if len(c.entries) != 1 {
+		t.Fatalf("after expiry: %d entries, want 1", len(c.entries))
 	}
 }

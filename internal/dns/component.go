@@ -53,6 +53,13 @@ func Component(opts Options) server.Component {
 		if err != nil || port <= 0 || port > 65535 {
 			return fmt.Errorf("dns: listen address %q: bad port", opts.Listen)
 		}
+		// Refuse bad settings now rather than warn about them every 2s.
+		if _, err := DesiredService(opts.ServiceCIDR, port); err != nil {
+			return err
+		}
+		if _, err := DesiredEndpointSlices(opts.NodeIPs, port); err != nil {
+			return err
+		}
 		client, err := kubernetes.NewForConfig(env.Config)
 		if err != nil {
 			return fmt.Errorf("dns: client: %w", err)

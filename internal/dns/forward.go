@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -20,12 +19,11 @@ type forwarder struct {
 	upstreams []string // host:port
 	udp, tcp  *dns.Client
 	cache     *answerCache
-	log       *slog.Logger
 	inflight  singleflight.Group
 }
 
-func newForwarder(upstreams []string, timeout time.Duration, c *answerCache, log *slog.Logger) *forwarder {
-	return &forwarder{upstreams: upstreams, cache: c, log: log,
+func newForwarder(upstreams []string, timeout time.Duration, c *answerCache) *forwarder {
+	return &forwarder{upstreams: upstreams, cache: c,
 		udp: &dns.Client{Net: "udp", Timeout: timeout, UDPSize: 4096},
 		tcp: &dns.Client{Net: "tcp", Timeout: timeout}}
 }

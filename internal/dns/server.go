@@ -119,8 +119,9 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, ready: make(chan struct{}),
-		zone: Zone{Domain: cfg.Domain, TTL: uint32(cfg.TTL / time.Second), Pods: cfg.Pods},
-		fwd:  newForwarder(upstreams, cfg.ForwardTimeout, newCache(cfg.CacheSize, cfg.CacheMaxTTL, time.Now), log)}
+		// Normalised once: Resolve then lower-cases and qualifies it without allocating.
+		zone: Zone{Domain: dns.Fqdn(strings.ToLower(cfg.Domain)), TTL: uint32(cfg.TTL / time.Second), Pods: cfg.Pods},
+		fwd:  newForwarder(upstreams, cfg.ForwardTimeout, newCache(cfg.CacheSize, cfg.CacheMaxTTL, time.Now))}
 	s.factory = informers.NewSharedInformerFactory(cfg.Client, 0)
 	svcs := s.factory.Core().V1().Services().Informer()
 	slices := s.factory.Discovery().V1().EndpointSlices().Informer()

@@ -2,9 +2,11 @@ package dns
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/skiff-io/skiff/internal/server"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -104,5 +106,28 @@ func TestEnsureServiceRestoresPorts(t *testing.T) {
 	}
 	if len(svc.Spec.Ports) != 2 || svc.Spec.Selector != nil {
 		t.Fatalf("service not corrected: %+v", svc.Spec)
+	}
+}
+
+// TestComponentRefusesBadOptions: settings that can never work end Run
+// with a clear error instead of a retry loop.
+func TestComponentRefusesBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"service CIDR", Options{ServiceCIDR: "10.43.0.0/99", NodeIPs: []string{"192.0.2.10"}}, "service CIDR"},
+		{"tiny service CIDR", Options{ServiceCIDR: "10.43.0.0/30", NodeIPs: []string{"192.0.2.10"}}, "tenth address"},
+		{"node IP", Options{NodeIPs: []string{"192.0.2.300"}}, "node IP"},
+		{"loopback node IP", Options{NodeIPs: []string{"127.0.0.1"}}, "pods cannot reach it"},
+		{"listen port", Options{Listen: "0.0.0.0:x"}, "bad port"},
+	}
+	for _, tt := range tests {
+		// No API config: Run must fail before it needs one.
+		err := Component(tt.opts).Run(context.Background(), server.Env{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Run = %v, want an error with %q", tt.name, err, tt.want)
+		}
 	}
 }

@@ -21,6 +21,23 @@ type Options struct {
 	NodeIPs []string
 }
 
+// validate refuses ports outside 1-65535 (0 means the default) and
+// equal HTTP and HTTPS ports.
+func (o Options) validate() error {
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"--ingress-http-port", o.HTTPPort}, {"--ingress-https-port", o.HTTPSPort}} {
+		if p.port < 0 || p.port > 65535 {
+			return fmt.Errorf("ingress: %s %d: not a port (1-65535)", p.flag, p.port)
+		}
+	}
+	if h, s := o.addrs(); h == s {
+		return fmt.Errorf("ingress: HTTP and HTTPS cannot both listen on %s", h)
+	}
+	return nil
+}
+
 func (o Options) addrs() (string, string) {
 	hp, sp := o.HTTPPort, o.HTTPSPort
 	if hp == 0 {
@@ -36,6 +53,9 @@ func (o Options) addrs() (string, string) {
 // every server (each server is a node answering on the ingress ports).
 func Component(opts Options) server.Component {
 	return server.Component{Name: "skiff-ingress", Role: server.RoleIngress, Run: func(ctx context.Context, env server.Env) error {
+		if err := opts.validate(); err != nil {
+			return err
+		}
 		cs, err := kubernetes.NewForConfig(env.Config)
 		if err != nil {
 			return fmt.Errorf("ingress: client: %w", err)

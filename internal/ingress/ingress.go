@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiff-io/skiff/internal/controller"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -42,6 +43,7 @@ type Ingress struct {
 	log       *slog.Logger
 	proxy     *Proxy
 	fallback  *tls.Certificate
+	certs     *CertCache // used by Reconcile only (one worker)
 	factory   informers.SharedInformerFactory
 	ctrl      *controller.Controller
 	ingresses networkinglisters.IngressLister
@@ -66,7 +68,7 @@ func New(cfg Config) (*Ingress, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Ingress{cfg: cfg, log: log, proxy: NewProxy(log), fallback: fallback,
+	in := &Ingress{cfg: cfg, log: log, proxy: NewProxy(log), fallback: fallback, certs: NewCertCache(),
 		factory: informers.NewSharedInformerFactory(cfg.Client, 0)}
 	in.ctrl, err = controller.New(controller.Config{Name: "ingress", Reconciler: in, Logger: log})
 	if err != nil {
@@ -78,10 +80,13 @@ func New(cfg Config) (*Ingress, error) {
 	disc := in.factory.Discovery().V1()
 	ingInf, classInf := net1.Ingresses(), net1.IngressClasses()
 	svcInf, sliceInf, secInf := core.Services(), disc.EndpointSlices(), core.Secrets()
-	for _, inf := range []cache.SharedIndexInformer{ingInf.Informer(), classInf.Informer(), svcInf.Informer(), sliceInf.Informer(), secInf.Informer()} {
+	for _, inf := range []cache.SharedIndexInformer{ingInf.Informer(), classInf.Informer(), svcInf.Informer(), sliceInf.Informer()} {
 		if err := in.ctrl.Watch(inf, always); err != nil {
 			return nil, fmt.Errorf("ingress: %w", err)
 		}
+	}
+	if err := in.ctrl.Watch(secInf.Informer(), secretKey); err != nil {
+		return nil, fmt.Errorf("ingress: %w", err)
 	}
 	in.ingresses, in.classes = ingInf.Lister(), classInf.Lister()
 	in.services, in.slices, in.secrets = svcInf.Lister(), sliceInf.Lister(), secInf.Lister()
@@ -89,6 +94,21 @@ func New(cfg Config) (*Ingress, error) {
 		return nil, err
 	}
 	return in, nil
+}
+
+// secretKey rebuilds the table for changes to Secrets holding a
+// certificate only, not for the many other Secrets of a cluster (service
+// account tokens, Helm releases, ...).
+func secretKey(obj interface{}) (string, bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	sec, ok := obj.(*corev1.Secret)
+	if !ok {
+		return tableKey, true
+	}
+	_, hasCert := sec.Data[corev1.TLSCertKey]
+	return tableKey, hasCert || sec.Type == corev1.SecretTypeTLS
 }
 
 func (in *Ingress) listen() error {
@@ -206,7 +226,7 @@ func (in *Ingress) Reconcile(_ context.Context, _ string) error {
 }
 
 func (in *Ingress) snapshot() (Snapshot, error) {
-	var s Snapshot
+	s := Snapshot{Certs: in.certs}
 	classes, err := in.classes.List(labels.Everything())
 	if err != nil {
 		return s, fmt.Errorf("ingress: listing classes: %w", err)

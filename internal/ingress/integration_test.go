@@ -31,6 +31,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -422,13 +423,18 @@ func TestIngressEndToEnd(t *testing.T) {
 		case <-time.After(testserver.WaitTimeout):
 			t.Fatal("slow request never reached its backend")
 		}
-		cur, err := e.cs.NetworkingV1().Ingresses("default").Get(ctx, "demo", metav1.GetOptions{})
+		// The status writer may update the Ingress meanwhile: retry conflicts.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur, err := e.cs.NetworkingV1().Ingresses("default").Get(ctx, "demo", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			paths := &cur.Spec.Rules[0].HTTP.Paths
+			*paths = append(*paths, prefixPath("/new", "api"))
+			_, err = e.cs.NetworkingV1().Ingresses("default").Update(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		paths := &cur.Spec.Rules[0].HTTP.Paths
-		*paths = append(*paths, prefixPath("/new", "api"))
-		if _, err := e.cs.NetworkingV1().Ingresses("default").Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		setEndpoints(t, e.cs, ip, "slow", false, portOf(t, api.URL)) // the in-flight request's endpoint goes away

@@ -19,12 +19,14 @@ type resolver struct {
 	slices   map[string][]*discoveryv1.EndpointSlice // by namespace/service
 	secrets  map[string]*corev1.Secret
 	backends map[string]*Backend
+	certs    *CertCache // may be nil
 }
 
 func newResolver(s Snapshot) *resolver {
 	r := &resolver{
 		services: map[string]*corev1.Service{}, slices: map[string][]*discoveryv1.EndpointSlice{},
 		secrets: map[string]*corev1.Secret{}, backends: map[string]*Backend{},
+		certs: s.Certs,
 	}
 	for _, svc := range s.Services {
 		r.services[svc.Namespace+"/"+svc.Name] = svc
@@ -139,9 +141,66 @@ func (r *resolver) cert(ns, name string) (*tls.Certificate, error) {
 	if sec == nil {
 		return nil, fmt.Errorf("tls secret %s/%s not found", ns, name)
 	}
-	c, err := tls.X509KeyPair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
+	c, err := r.certs.load(sec)
 	if err != nil {
 		return nil, fmt.Errorf("tls secret %s/%s: %w", ns, name, err)
 	}
-	return &c, nil
+	return c, nil
+}
+
+// CertCache keeps the key pairs parsed from TLS Secrets from one Build to
+// the next, so that a rebuild (on any EndpointSlice change) does not parse
+// every certificate again: a Secret is parsed again only when its UID or
+// resourceVersion changes. Each Build drops the entries it did not use.
+// A CertCache must not be used by concurrent Builds.
+type CertCache struct {
+	entries map[string]certEntry
+	used    map[string]bool
+}
+
+type certEntry struct {
+	uid, version string
+	cert         *tls.Certificate
+	err          error
+}
+
+// NewCertCache returns an empty cache.
+func NewCertCache() *CertCache {
+	return &CertCache{entries: map[string]certEntry{}, used: map[string]bool{}}
+}
+
+// load parses a Secret's key pair, from the cache when the Secret is
+// unchanged; a nil cache always parses.
+func (c *CertCache) load(sec *corev1.Secret) (*tls.Certificate, error) {
+	parse := func() (*tls.Certificate, error) {
+		kp, err := tls.X509KeyPair(sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey])
+		if err != nil {
+			return nil, err
+		}
+		return &kp, nil
+	}
+	if c == nil || sec.ResourceVersion == "" {
+		return parse()
+	}
+	key := sec.Namespace + "/" + sec.Name
+	c.used[key] = true
+	if e, ok := c.entries[key]; ok && e.uid == string(sec.UID) && e.version == sec.ResourceVersion {
+		return e.cert, e.err
+	}
+	cert, err := parse()
+	c.entries[key] = certEntry{uid: string(sec.UID), version: sec.ResourceVersion, cert: cert, err: err}
+	return cert, err
+}
+
+// prune forgets the Secrets not loaded since the last prune.
+func (c *CertCache) prune() {
+	if c == nil {
+		return
+	}
+	for k := range c.entries {
+		if !c.used[k] {
+			delete(c.entries, k)
+		}
+	}
+	clear(c.used)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/skiff-io/skiff/internal/controller"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -59,17 +60,51 @@ func NewStatus(cfg StatusConfig) (*Status, error) {
 	}
 	ingInf := s.factory.Networking().V1().Ingresses()
 	classInf := s.factory.Networking().V1().IngressClasses()
-	nodeInf := s.factory.Core().V1().Nodes()
-	s.ingresses, s.classes, s.nodes = ingInf.Lister(), classInf.Lister(), nodeInf.Lister()
+	s.ingresses, s.classes = ingInf.Lister(), classInf.Lister()
 	all := func(interface{}) (string, bool) { return "", true } // "" = every Ingress
-	for inf, keyOf := range map[cache.SharedIndexInformer]func(interface{}) (string, bool){
-		ingInf.Informer(): nil, classInf.Informer(): all, nodeInf.Informer(): all,
-	} {
-		if err := s.ctrl.Watch(inf, keyOf); err != nil {
-			return nil, fmt.Errorf("ingress status: %w", err)
-		}
+	if err := s.ctrl.Watch(ingInf.Informer(), nil); err != nil {
+		return nil, fmt.Errorf("ingress status: %w", err)
+	}
+	if err := s.ctrl.Watch(classInf.Informer(), all); err != nil {
+		return nil, fmt.Errorf("ingress status: %w", err)
+	}
+	if len(cfg.NodeIPs) > 0 {
+		return s, nil // fixed addresses: Nodes are not needed
+	}
+	nodeInf := s.factory.Core().V1().Nodes()
+	s.nodes = nodeInf.Lister()
+	// Watch only for the sync; nodeChanged enqueues, so that heartbeats
+	// do not re-check every Ingress.
+	if err := s.ctrl.Watch(nodeInf.Informer(), func(interface{}) (string, bool) { return "", false }); err != nil {
+		return nil, fmt.Errorf("ingress status: %w", err)
+	}
+	_, err = nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(interface{}) { s.ctrl.Enqueue("") },
+		UpdateFunc: s.nodeChanged,
+		DeleteFunc: func(interface{}) { s.ctrl.Enqueue("") },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingress status: %w", err)
 	}
 	return s, nil
+}
+
+// nodeChanged re-checks every Ingress when a Node's addresses or
+// readiness change, not on heartbeats.
+func (s *Status) nodeChanged(old, cur interface{}) {
+	if nodeStatusChanged(old, cur) {
+		s.ctrl.Enqueue("")
+	}
+}
+
+// nodeStatusChanged reports whether a Node update can change the
+// addresses published (anything but two Nodes with equal readiness and
+// addresses).
+func nodeStatusChanged(old, cur interface{}) bool {
+	o, ok1 := old.(*corev1.Node)
+	n, ok2 := cur.(*corev1.Node)
+	return !ok1 || !ok2 || nodeNotReady(o) != nodeNotReady(n) ||
+		!apiequality.Semantic.DeepEqual(o.Status.Addresses, n.Status.Addresses)
 }
 
 // Run writes statuses until ctx ends.
@@ -128,10 +163,15 @@ func (s *Status) Reconcile(ctx context.Context, key string) error {
 	return nil
 }
 
-// NodeAddresses picks each Node's InternalIP (else ExternalIP), sorted.
+// NodeAddresses picks each Node's InternalIP (else ExternalIP), sorted,
+// leaving out Nodes whose Ready condition is False or Unknown (their
+// proxy may not answer).
 func NodeAddresses(nodes []*corev1.Node) []string {
 	var out []string
 	for _, n := range nodes {
+		if nodeNotReady(n) {
+			continue
+		}
 		var ip string
 		for _, t := range []corev1.NodeAddressType{corev1.NodeInternalIP, corev1.NodeExternalIP} {
 			for _, a := range n.Status.Addresses {
@@ -162,6 +202,17 @@ func LoadBalancerStatus(ips []string) []networkingv1.IngressLoadBalancerIngress 
 		}
 	}
 	return out
+}
+
+// nodeNotReady reports whether the Node's Ready condition is present and
+// not True; a Node without the condition (not yet reported) counts as ready.
+func nodeNotReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status != corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func equalLB(a, b []networkingv1.IngressLoadBalancerIngress) bool {

@@ -110,6 +110,8 @@ type Snapshot struct {
 	Services       []*corev1.Service
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
+	// Certs, when set, keeps parsed certificates between Builds.
+	Certs *CertCache
 }
 
 // Build compiles a Snapshot into a Table. Ingresses take precedence by
@@ -169,6 +171,7 @@ func Build(s Snapshot) (*Table, []string) {
 	if t.anyHost != nil {
 		t.anyHost.finish()
 	}
+	s.Certs.prune()
 	return t, warnings
 }
 

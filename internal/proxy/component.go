@@ -3,11 +3,10 @@ package proxy
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/skiff-io/skiff/internal/agent/node"
 	"github.com/skiff-io/skiff/internal/server"
 )
 
@@ -27,11 +26,10 @@ func Component(opts Options) server.Component {
 	return server.Component{Name: "skiff-proxy", Role: server.RoleAgent, Run: func(ctx context.Context, env server.Env) error {
 		name := opts.NodeName
 		if name == "" {
-			h, err := os.Hostname()
-			if err != nil {
-				return fmt.Errorf("proxy: node name: %w", err)
+			var err error
+			if name, err = node.DefaultName(); err != nil {
+				return fmt.Errorf("proxy: %w", err)
 			}
-			name = strings.ToLower(h)
 		}
 		client, err := kubernetes.NewForConfig(env.Config)
 		if err != nil {

@@ -141,10 +141,14 @@ func New(cfg Config) (*Proxy, error) {
 			nodeIPs = append(nodeIPs, a.String())
 		}
 	}
-	cfg.NodeIPs = nodeIPs
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if len(cfg.NodeIPs) > 0 && len(nodeIPs) == 0 {
+		// The proxy programs IPv4 only: an IPv6-only list restricts nothing.
+		cfg.Logger.Warn("proxy: no IPv4 address among the node IPs; NodePorts answer on every IPv4 address of the node", "nodeIPs", cfg.NodeIPs)
+	}
+	cfg.NodeIPs = nodeIPs
 	if cfg.Executor == nil {
 		cfg.Executor = iptables.HostExecutor{}
 	}

@@ -33,7 +33,7 @@ func (s *server) serveContainerLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apierrors.NewInvalid(schema.GroupKind{Kind: "PodLogOptions"}, pod, errs))
 		return
 	}
-	lw := &logWriter{w: w, flush: opts.Follow}
+	lw := &logWriter{w: w, rc: http.NewResponseController(w), flush: opts.Follow}
 	err = s.cfg.Logs(r.Context(), LogRequest{Namespace: ns, Pod: pod, Container: container, Opts: *opts}, lw)
 	switch {
 	case err == nil:
@@ -51,6 +51,7 @@ func (s *server) serveContainerLogs(w http.ResponseWriter, r *http.Request) {
 // status), and, when following, every write is flushed to the client.
 type logWriter struct {
 	w       http.ResponseWriter
+	rc      *http.ResponseController // made once, not at every flush
 	flush   bool
 	started bool
 }
@@ -63,7 +64,7 @@ func (l *logWriter) start() {
 	l.w.Header().Set("Content-Type", "text/plain")
 	l.w.WriteHeader(http.StatusOK)
 	if l.flush {
-		_ = http.NewResponseController(l.w).Flush()
+		_ = l.rc.Flush()
 	}
 }
 
@@ -75,7 +76,7 @@ func (l *logWriter) Write(p []byte) (int, error) {
 	l.start()
 	n, err := l.w.Write(p)
 	if err == nil && l.flush {
-		err = http.NewResponseController(l.w).Flush()
+		err = l.rc.Flush()
 	}
 	return n, err
 }

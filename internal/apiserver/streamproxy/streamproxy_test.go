@@ -2,6 +2,7 @@ package streamproxy
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -231,5 +232,81 @@ func TestSplicePropagatesClose(t *testing.T) {
 	}
 	if _, err := b2.Write([]byte("x")); err == nil {
 		t.Error("backend still open after the client closed")
+	}
+}
+
+// TestTunnelHandshakeEndsWithContext checks that a backend accepting the
+// connection but never answering the upgrade does not hold the handshake
+// once the request's context ends.
+func TestTunnelHandshakeEndsWithContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		// Read the upgrade request (so the client is waiting for the
+		// answer), then hold the connection open without answering.
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			c.Close()
+			return
+		}
+		accepted <- c
+	}()
+	tun := &Tunnel{Location: &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/portForward/ns/p"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		conn, _, _, err := tun.dialSPDY(ctx, []string{"portforward.k8s.io"})
+		if conn != nil {
+			conn.Close()
+		}
+		errc <- err
+	}()
+	// Cancel only once the backend has the request, so that the wait for
+	// the answer, not the dial, is what the context must end.
+	select {
+	case c := <-accepted:
+		t.Cleanup(func() { c.Close() })
+	case <-time.After(30 * time.Second):
+		t.Fatal("the backend never received the upgrade request")
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		t.Logf("dialSPDY: %v", err)
+		if err == nil {
+			t.Fatal("dialSPDY succeeded against a silent backend")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("dialSPDY still blocked 30s after its context ended")
+	}
+}
+
+// TestTunnelWithoutErrorFunc checks that a Tunnel without an Error
+// function answers an unreachable backend with 503 instead of panicking.
+func TestTunnelWithoutErrorFunc(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	front := httptest.NewServer(&Tunnel{Location: &url.URL{Scheme: "http", Host: addr, Path: "/portForward/ns/p"}})
+	t.Cleanup(front.Close)
+	req, _ := http.NewRequest(http.MethodGet, front.URL, nil)
+	req.Header.Set("Sec-WebSocket-Protocol", "SPDY/3.1+portforward.k8s.io")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("status = %d, want 503", resp.StatusCode)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"k8s.io/apimachinery/pkg/util/proxy"
@@ -44,7 +45,7 @@ type Tunnel struct {
 	// https); nil dials without TLS settings.
 	Transport http.RoundTripper
 	// Error answers a failure to reach the backend, before anything has
-	// been written.
+	// been written; nil answers 503 with the error's text.
 	Error func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives relay errors; nil means slog.Default().
 	Logger *slog.Logger
@@ -76,6 +77,10 @@ func (t *Tunnel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	backend, backendReader, resp, err := t.dialSPDY(r.Context(), protocols)
 	if err != nil {
+		if t.Error == nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		t.Error(w, r, err)
 		return
 	}
@@ -110,6 +115,10 @@ func (t *Tunnel) dialSPDY(ctx context.Context, protocols []string) (net.Conn, *b
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("error dialing backend: %w", err)
 	}
+	// A backend that never answers must not hold the handshake once the
+	// client has gone: ending ctx unblocks the connection.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	req := &http.Request{
 		Method:     http.MethodPost,
 		URL:        t.Location,

@@ -28,14 +28,35 @@ func Build(services []*corev1.Service, slices []*discoveryv1.EndpointSlice) []Se
 	for _, svc := range services {
 		out = append(out, servicePorts(svc, bySvc[svc.Namespace+"/"+svc.Name])...)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := &out[i], &out[j]
-		if as, bs := a.String(), b.String(); as != bs {
-			return as < bs
-		}
-		return a.Protocol < b.Protocol
-	})
+	// The names are built once, not at every comparison: at thousands of
+	// Services this runs at every sync.
+	keys := make([]string, len(out))
+	for i := range out {
+		keys[i] = out[i].String()
+	}
+	sort.Sort(byName{out, keys})
 	return out
+}
+
+// byName sorts Service ports by String() then protocol; keys[i] is
+// ports[i].String().
+type byName struct {
+	ports []ServicePort
+	keys  []string
+}
+
+func (b byName) Len() int { return len(b.ports) }
+
+func (b byName) Less(i, j int) bool {
+	if b.keys[i] != b.keys[j] {
+		return b.keys[i] < b.keys[j]
+	}
+	return b.ports[i].Protocol < b.ports[j].Protocol
+}
+
+func (b byName) Swap(i, j int) {
+	b.ports[i], b.ports[j] = b.ports[j], b.ports[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
 }
 
 // clusterIPv4 is the Service's IPv4 cluster IP, or "".

@@ -155,3 +155,26 @@ func TestCategorize(t *testing.T) {
 		t.Errorf("no local endpoints on zzz, got %v", got)
 	}
 }
+
+// TestBuildOrder checks that ports come sorted by String() (not by the
+// namespace, name and port name one by one) and then by protocol.
+func TestBuildOrder(t *testing.T) {
+	svcs := []*corev1.Service{
+		svc("b", func(s *corev1.Service) {
+			s.Spec.Ports = []corev1.ServicePort{
+				{Name: "x", Protocol: corev1.ProtocolUDP, Port: 53},
+				{Name: "x", Protocol: corev1.ProtocolTCP, Port: 53},
+			}
+		}),
+		svc("b-c", nil),
+		svc("a", nil),
+	}
+	var got []string
+	for _, sp := range Build(svcs, nil) {
+		got = append(got, sp.String()+"/"+string(sp.Protocol))
+	}
+	want := []string{"ns/a:http/TCP", "ns/b-c:http/TCP", "ns/b:x/TCP", "ns/b:x/UDP"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Build order (-want +got):\n%s", diff)
+	}
+}

@@ -26,15 +26,11 @@ type Categorized struct {
 	Cluster []Endpoint
 	// Local are the endpoints on this node, for Local policies.
 	Local []Endpoint
-	// AnyEndpoints reports whether the port has any endpoint at all, in
-	// any condition; traffic to a port without any is rejected, while
-	// traffic with no usable endpoint under a Local policy is dropped.
-	AnyEndpoints bool
 }
 
 // Categorize splits sp's endpoints for node nodeName.
 func Categorize(sp *ServicePort, nodeName string) Categorized {
-	c := Categorized{Cluster: usable(sp.Endpoints), AnyEndpoints: len(sp.Endpoints) > 0}
+	c := Categorized{Cluster: usable(sp.Endpoints)}
 	var local []Endpoint
 	for _, e := range sp.Endpoints {
 		if e.NodeName != "" && e.NodeName == nodeName {
