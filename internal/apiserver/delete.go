@@ -113,7 +113,7 @@ func (h *resourceHandler) deleteObject(ctx context.Context, namespace, name stri
 		return nil, false, err
 	}
 	del := &Attributes{Verb: "delete", Namespace: namespace, Name: name, Old: cur, DryRun: dryRun}
-	if err := h.admit(del); err != nil {
+	if err := h.admit(ctx, del); err != nil {
 		return nil, false, err
 	}
 	grace := h.gracePeriod(cur, opts)

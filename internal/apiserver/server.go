@@ -6,6 +6,7 @@ package apiserver
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/skiff-io/skiff/internal/auth/user"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -51,9 +52,11 @@ type Attributes struct {
 	Subresource string
 	Namespace   string
 	Name        string
-	Object      runtime.Object // new state (nil on delete)
-	Old         runtime.Object // previous state (nil on create)
-	DryRun      bool
+	// User made the request (nil for in-process writes without one).
+	User   *user.Info
+	Object runtime.Object // new state (nil on delete)
+	Old    runtime.Object // previous state (nil on create)
+	DryRun bool
 }
 
 // Config configures the API server.

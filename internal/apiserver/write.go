@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/skiff-io/skiff/internal/auth/user"
 	"net/http"
 	"strings"
 	"time"
@@ -84,8 +85,11 @@ func (h *resourceHandler) invalid(name string, errs field.ErrorList) error {
 
 // admit runs every admission plug-in; when one refuses, those that
 // already admitted are told the write did not happen.
-func (h *resourceHandler) admit(a *Attributes) error {
+func (h *resourceHandler) admit(ctx context.Context, a *Attributes) error {
 	a.Resource = h.res
+	if u, ok := user.From(ctx); ok {
+		a.User = u
+	}
 	for i, adm := range h.s.cfg.Admission {
 		if err := adm.Admit(a); err != nil {
 			for _, prev := range h.s.cfg.Admission[:i] {
@@ -160,7 +164,7 @@ func (h *resourceHandler) createObject(ctx context.Context, w http.ResponseWrite
 		obj = h.trackFields(nil, obj, opts.fieldManager, "")
 	}
 	a := &Attributes{Verb: "create", Namespace: m.GetNamespace(), Name: m.GetName(), Object: obj, DryRun: opts.dryRun}
-	if err := h.admit(a); err != nil {
+	if err := h.admit(ctx, a); err != nil {
 		return nil, err
 	}
 	if opts.dryRun {
@@ -318,7 +322,7 @@ func (h *resourceHandler) updateObject(ctx context.Context, w http.ResponseWrite
 			m, _ = meta.Accessor(obj)
 		}
 		a := &Attributes{Verb: "update", Subresource: sub, Namespace: info.Namespace, Name: info.Name, Object: obj, Old: cur, DryRun: opts.dryRun}
-		if err := h.admit(a); err != nil {
+		if err := h.admit(ctx, a); err != nil {
 			return nil, err
 		}
 		admitted = a
