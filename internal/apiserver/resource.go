@@ -95,7 +95,7 @@ func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request, info req
 		err = h.serveStatus(ctx, w, r, info)
 	case "scale":
 		err = h.serveScale(ctx, w, r, info)
-	case "ephemeralcontainers", "resize":
+	case "ephemeralcontainers", "resize", "approval":
 		err = h.serveStatus(ctx, w, r, info)
 	default:
 		err = h.serveSpecial(ctx, w, r, info)

@@ -57,6 +57,9 @@ type Attributes struct {
 	Object runtime.Object // new state (nil on delete)
 	Old    runtime.Object // previous state (nil on create)
 	DryRun bool
+	// Warnings are sent to the client as Warning headers when the write
+	// is admitted (PodSecurity's warn mode, for example).
+	Warnings []string
 }
 
 // Config configures the API server.

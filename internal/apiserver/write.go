@@ -167,6 +167,9 @@ func (h *resourceHandler) createObject(ctx context.Context, w http.ResponseWrite
 	if err := h.admit(ctx, a); err != nil {
 		return nil, err
 	}
+	for _, msg := range a.Warnings {
+		addWarning(w, msg)
+	}
 	if opts.dryRun {
 		h.done(a, false)
 		return obj, nil
@@ -326,6 +329,11 @@ func (h *resourceHandler) updateObject(ctx context.Context, w http.ResponseWrite
 			return nil, err
 		}
 		admitted = a
+		if w != nil {
+			for _, msg := range a.Warnings {
+				addWarning(w, msg)
+			}
+		}
 		// An object being deleted whose last finalizer was just removed
 		// is deleted now.
 		if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && !namespaceHeld(obj) &&
