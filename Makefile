@@ -56,10 +56,11 @@ install-kwok:
 e2e-kwok: install-kwok
 	$(E2E_KWOK)
 
-# Skiff's own container images (pause, busybox, echo) as OCI archives that
-# the node agent imports into containerd; needs Debian's busybox-static.
+# Skiff's own container images (pause, busybox, echo, and kubectl when the
+# host has one) as OCI archives that the node agent imports into containerd;
+# needs Debian's busybox-static.
 images:
-	$(GO) run ./hack/mkimages -out bin/images
+	$(GO) run ./hack/mkimages -out bin/images -kubectl "$(shell command -v kubectl)"
 
 bench: build
 	./bench/run-apiserver.sh

@@ -10,7 +10,12 @@
 //	                                      /bin symlink per applet
 //	echo.tar     skiff.local/echo:1.0 and skiff.local/echo:2.0, the echo
 //	             server (images/echo) with VERSION=1.0 / VERSION=2.0
+//	kubectl.tar  skiff.local/kubectl:1.32 the busybox image plus the host's
+//	                                      kubectl (-kubectl) in /usr/local/bin
 //
+// kubectl.tar is written only when -kubectl names a kubectl (a path or a
+// command in PATH; symbolic links are followed to the real, statically
+// linked binary); its tag stays 1.32 whatever release that is.
 // The busybox image copies the statically linked busybox of Debian's
 // busybox-static package; its tag stays 1.36 whatever version the host
 // ships. Binaries are built with CGO_ENABLED=0, -trimpath, -buildvcs=false
@@ -49,6 +54,7 @@ func main() {
 type options struct {
 	outDir  string
 	busybox string
+	kubectl string
 	goCmd   string
 	arch    string
 }
@@ -58,6 +64,7 @@ func parseFlags(args []string) (options, error) {
 	flags := flag.NewFlagSet("mkimages", flag.ContinueOnError)
 	flags.StringVar(&o.outDir, "out", "bin/images", "directory to write the image archives into")
 	flags.StringVar(&o.busybox, "busybox", "/bin/busybox", "static busybox binary to package (Debian package busybox-static)")
+	flags.StringVar(&o.kubectl, "kubectl", "", "kubectl to package as "+kubectlRef+" (path or command name); empty skips kubectl.tar")
 	flags.StringVar(&o.goCmd, "go", "go", "go command used to build the binaries")
 	flags.StringVar(&o.arch, "arch", runtime.GOARCH, "GOARCH to build for and record in the images")
 	if err := flags.Parse(args); err != nil {
@@ -78,6 +85,12 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	var kubectl []byte
+	if o.kubectl == "" {
+		log.Info("no -kubectl given (kubectl not installed?): skipping kubectl.tar", "ref", kubectlRef)
+	} else if kubectl, err = readKubectl(o.kubectl); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp("", "mkimages-")
 	if err != nil {
 		return fmt.Errorf("creating build directory: %w", err)
@@ -90,7 +103,7 @@ func run(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := os.MkdirAll(o.outDir, 0o755); err != nil {
 		return fmt.Errorf("creating output directory: %w", err)
 	}
-	for _, a := range plan(bins, bb, o.arch) {
+	for _, a := range plan(bins, bb, kubectl, o.arch) {
 		path := filepath.Join(o.outDir, a.name)
 		if err := writeArchiveFile(path, a.images); err != nil {
 			return err

@@ -92,7 +92,7 @@ func TestReadBusyboxMissingNamesPackage(t *testing.T) {
 func TestPlan(t *testing.T) {
 	bins := map[string][]byte{"pause": []byte("PAUSE"), "echo": []byte("ECHO")}
 	bb := busybox{binary: []byte("BUSYBOX"), applets: []string{"ls", "sh"}}
-	archives := plan(bins, bb, "amd64")
+	archives := plan(bins, bb, []byte("KUBECTL"), "amd64")
 
 	refs := map[string][]string{}
 	images := map[string]ociimage.Image{}
@@ -114,6 +114,7 @@ func TestPlan(t *testing.T) {
 		"pause.tar":   {"skiff.local/pause:1.0"},
 		"busybox.tar": {"skiff.local/busybox:1.36"},
 		"echo.tar":    {"skiff.local/echo:1.0", "skiff.local/echo:2.0"},
+		"kubectl.tar": {"skiff.local/kubectl:1.32"},
 	}
 	if diff := cmp.Diff(wantRefs, refs); diff != "" {
 		t.Fatalf("archive refs mismatch (-want +got):\n%s", diff)
@@ -151,6 +152,20 @@ func TestPlan(t *testing.T) {
 			},
 		},
 	}
+	kubectlFiles := map[string]string{
+		"usr":                   "dir:-rwxr-xr-x",
+		"usr/local":             "dir:-rwxr-xr-x",
+		"usr/local/bin":         "dir:-rwxr-xr-x",
+		"usr/local/bin/kubectl": "data:KUBECTL",
+	}
+	for path, want := range tests[1].wantFiles {
+		kubectlFiles[path] = want
+	}
+	tests = append(tests, struct {
+		ref        string
+		wantConfig ociimage.Config
+		wantFiles  map[string]string
+	}{ref: "skiff.local/kubectl:1.32", wantConfig: tests[1].wantConfig, wantFiles: kubectlFiles})
 	for _, v := range []string{"1.0", "2.0"} {
 		tests = append(tests, struct {
 			ref        string
@@ -188,7 +203,7 @@ func TestPlan(t *testing.T) {
 				t.Errorf("files mismatch (-want +got):\n%s", diff)
 			}
 			for _, f := range img.Files {
-				if !f.Dir && f.Link == "" && slices.Contains([]string{"pause", "echo", "bin/busybox"}, f.Path) && f.Mode != 0o755 {
+				if !f.Dir && f.Link == "" && slices.Contains([]string{"pause", "echo", "bin/busybox", "usr/local/bin/kubectl"}, f.Path) && f.Mode != 0o755 {
 					t.Errorf("%s has mode %v, want 0755", f.Path, f.Mode)
 				}
 			}
@@ -205,5 +220,99 @@ func describe(f ociimage.File) string {
 		return "link:" + f.Link
 	default:
 		return "data:" + string(f.Data)
+	}
+}
+
+func TestPlanWithoutKubectl(t *testing.T) {
+	bb := busybox{binary: []byte("BUSYBOX"), applets: []string{"sh"}}
+	var names []string
+	for _, a := range plan(map[string][]byte{"pause": nil, "echo": nil}, bb, nil, "amd64") {
+		names = append(names, a.name)
+	}
+	if want := []string{"pause.tar", "busybox.tar", "echo.tar"}; !slices.Equal(names, want) {
+		t.Errorf("archives %v, want %v", names, want)
+	}
+}
+
+func TestKubectlArchiveIsDeterministic(t *testing.T) {
+	bb := busybox{binary: []byte("BUSYBOX"), applets: []string{"ls", "sh"}}
+	write := func() []byte {
+		var buf bytes.Buffer
+		if err := ociimage.Write(&buf, kubectlImage(bb, []byte("KUBECTL"), "amd64")); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	if !bytes.Equal(write(), write()) {
+		t.Error("two writes of the kubectl image differ")
+	}
+}
+
+func TestReadKubectl(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script-kubectl")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A static ELF stands in for kubectl when the host has busybox-static.
+	static := ""
+	if _, err := os.Stat("/bin/busybox"); err == nil {
+		static = filepath.Join(dir, "real-kubectl")
+		data, err := os.ReadFile("/bin/busybox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(static, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(static, filepath.Join(dir, "kubectl")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tests := []struct {
+		name    string
+		spec    string
+		want    string // file whose contents are expected
+		wantErr string
+	}{
+		{name: "missing", spec: filepath.Join(dir, "absent"), wantErr: "finding kubectl"},
+		{name: "not an ELF binary", spec: script, wantErr: "not an ELF"},
+	}
+	if static != "" {
+		tests = append(tests, struct {
+			name    string
+			spec    string
+			want    string
+			wantErr string
+		}{name: "symlink to the static binary", spec: filepath.Join(dir, "kubectl"), want: static},
+			struct {
+				name    string
+				spec    string
+				want    string
+				wantErr string
+			}{name: "command name looked up in PATH", spec: "kubectl", want: static})
+		t.Setenv("PATH", dir)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readKubectl(tt.spec)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("readKubectl(%s) returned %d bytes, want the %d of %s", tt.spec, len(got), len(want), tt.want)
+			}
+		})
 	}
 }

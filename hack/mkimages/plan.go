@@ -25,14 +25,19 @@ type archive struct {
 	images []ociimage.Image
 }
 
-// plan lays out the archives from the built binaries (by program name) and
-// the host busybox.
-func plan(bins map[string][]byte, bb busybox, arch string) []archive {
-	return []archive{
+// plan lays out the archives from the built binaries (by program name), the
+// host busybox and the host kubectl; kubectl.tar is left out when kubectl is
+// nil.
+func plan(bins map[string][]byte, bb busybox, kubectl []byte, arch string) []archive {
+	archives := []archive{
 		{name: "pause.tar", images: []ociimage.Image{pauseImage(bins["pause"], arch)}},
 		{name: "busybox.tar", images: []ociimage.Image{busyboxImage(bb, arch)}},
 		{name: "echo.tar", images: echoImages(bins["echo"], arch)},
 	}
+	if kubectl != nil {
+		archives = append(archives, archive{name: "kubectl.tar", images: []ociimage.Image{kubectlImage(bb, kubectl, arch)}})
+	}
+	return archives
 }
 
 // pauseImage holds only /pause, run as the unprivileged 65535:65535 like

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,8 +16,13 @@ import (
 )
 
 // apiGetter reads the objects pods refer to straight from the API server,
-// so that a changed ConfigMap or Secret is seen on the next sync.
-type apiGetter struct{ client kubernetes.Interface }
+// so that a changed ConfigMap or Secret is seen on the next sync, and
+// issues their projected ServiceAccount tokens (cached until due for
+// refresh).
+type apiGetter struct {
+	client kubernetes.Interface
+	tokens saTokenCache
+}
 
 func (g *apiGetter) ConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
 	return g.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
@@ -36,21 +40,32 @@ func (g *apiGetter) PersistentVolume(ctx context.Context, name string) (*corev1.
 	return g.client.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 }
 
-// errNoTokens: the API server does not issue ServiceAccount tokens yet.
-var errNoTokens = errors.New("service account tokens are not supported yet")
-
+// ServiceAccountToken returns a token for the pod's projected
+// ServiceAccount token source, bound to the pod, from the TokenRequest
+// API; the same token is returned until 80% of its life (or 24 hours)
+// has passed.
 func (g *apiGetter) ServiceAccountToken(ctx context.Context, pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection) (string, error) {
-	return "", errNoTokens
+	return g.tokens.get(ctx, g.client, pod, src)
 }
+
+// ForgetPod drops the cached tokens of a pod that is gone.
+func (g *apiGetter) ForgetPod(uid types.UID) { g.tokens.Forget(uid) }
 
 func (a *Agent) nodeInfo() envvars.NodeInfo {
 	f := a.currentFacts()
 	return envvars.NodeInfo{Name: a.cfg.NodeName, Allocatable: a.allocatable(), HostIP: f.Addresses[0].Address}
 }
 
-func envFunc(g envvars.Getter, nodeInfo func() envvars.NodeInfo) pods.EnvFunc {
+// envFunc resolves a container's environment on top of its pod's Service
+// link variables (serviceEnv).
+func envFunc(g envvars.Getter, nodeInfo func() envvars.NodeInfo,
+	serviceEnv func(context.Context, *corev1.Pod) ([]envvars.EnvVar, error)) pods.EnvFunc {
 	return func(ctx context.Context, pod *corev1.Pod, c *corev1.Container, podIP string) ([]*runtimeapi.KeyValue, error) {
-		vars, err := envvars.Env(ctx, g, pod, c, nodeInfo(), podIP)
+		services, err := serviceEnv(ctx, pod)
+		if err != nil {
+			return nil, err
+		}
+		vars, err := envvars.Env(ctx, g, pod, c, nodeInfo(), podIP, services)
 		if err != nil {
 			return nil, err
 		}
@@ -87,8 +102,13 @@ func (e criExec) ExecSync(ctx context.Context, id string, cmd []string, timeout 
 	return resp.Stdout, resp.Stderr, resp.ExitCode, nil
 }
 
-// probeAdapter gives the pod manager the prober's results.
-type probeAdapter struct{ m *prober.Manager }
+// probeAdapter gives the pod manager the prober's results. Remove is
+// called once a pod is gone for good, so it also drops the pod's cached
+// service account tokens.
+type probeAdapter struct {
+	m      *prober.Manager
+	tokens *apiGetter
+}
 
 func (p probeAdapter) Update(pod *corev1.Pod, podIP string, running map[string]pods.RunningContainer) {
 	r := make(map[string]prober.Running, len(running))
@@ -97,7 +117,10 @@ func (p probeAdapter) Update(pod *corev1.Pod, podIP string, running map[string]p
 	}
 	p.m.Update(pod, podIP, r)
 }
-func (p probeAdapter) Remove(uid types.UID)                       { p.m.Remove(uid) }
+func (p probeAdapter) Remove(uid types.UID) {
+	p.m.Remove(uid)
+	p.tokens.ForgetPod(uid)
+}
 func (p probeAdapter) Ready(uid types.UID, container string) bool { return p.m.Ready(uid, container) }
 func (p probeAdapter) Started(uid types.UID, container string) bool {
 	return p.m.Started(uid, container)

@@ -75,7 +75,11 @@ type Config struct {
 	// CAPEM verifies clients of the agent's API; ServingCertPEM and
 	// ServingKeyPEM are its TLS identity.
 	CAPEM, ServingCertPEM, ServingKeyPEM []byte
-	Logger                               *slog.Logger
+	// ServingCertificate, when set, replaces ServingCertPEM and
+	// ServingKeyPEM: it is asked for the current serving certificate at
+	// every TLS handshake, so a renewed certificate needs no restart.
+	ServingCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	Logger             *slog.Logger
 }
 
 // Agent is a running node agent.
@@ -202,6 +206,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.cfg.NodeName).String()
 	}))
 	podInformer := factory.Core().V1().Pods().Informer()
+	// Service link variables need Services of every namespace (the master
+	// Service is in default), so they get their own unfiltered factory.
+	serviceFactory := informers.NewSharedInformerFactory(a.client, 0)
+	serviceEnv := newServiceEnvSource(serviceFactory.Core().V1().Services())
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: a.client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
@@ -222,7 +230,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}})
 	podMgr, err = pods.New(pods.Config{
 		NodeName: a.cfg.NodeName, HostIP: hostIP, Client: a.client, Runtime: rt, Images: img, Pods: podInformer,
-		Volumes: vols, Env: envFunc(getter, a.nodeInfo), Expand: expandFunc, Probes: probeAdapter{probes},
+		Volumes: vols, Env: envFunc(getter, a.nodeInfo, serviceEnv.forPod), Expand: expandFunc, Probes: probeAdapter{m: probes, tokens: getter},
 		Recorder: recorder, PodsDir: filepath.Join(dir, "pods"), LogDir: filepath.Join(dir, "logs"),
 		ClusterDNS: a.cfg.ClusterDNS, ClusterDomain: a.cfg.ClusterDomain, HostResolvConf: hostResolvConf(),
 		NodeMemory: facts.Memory.Value(), Logger: a.log.With("component", "pods"),
@@ -231,6 +239,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	factory.Start(ctx.Done())
+	serviceFactory.Start(ctx.Done())
 	goRun("pods", podMgr.Run)
 	goRun("api", func(ctx context.Context) error { return a.serve(ctx, rt, podMgr) })
 	wg.Add(1)
@@ -322,7 +331,7 @@ func hostResolvConf() []byte {
 
 // serve runs the agent's HTTPS API.
 func (a *Agent) serve(ctx context.Context, rt runtimeapi.RuntimeServiceClient, podMgr *pods.Manager) error {
-	tlsCfg, err := agentserver.TLSConfig(a.cfg.CAPEM, a.cfg.ServingCertPEM, a.cfg.ServingKeyPEM)
+	tlsCfg, err := a.servingTLSConfig()
 	if err != nil {
 		return err
 	}

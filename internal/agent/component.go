@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/skiff-io/skiff/internal/agent/certs"
 	"github.com/skiff-io/skiff/internal/agent/node"
 	"github.com/skiff-io/skiff/internal/server"
 )
@@ -41,6 +42,12 @@ func Component(opts Options) server.Component {
 		if ip == "" {
 			ip = node.DefaultIPv4()
 		}
+		// The agent acts as its node (system:node:<name>), so the node
+		// authorizer and NodeRestriction hold it to its own pods.
+		rc, err := certs.NodeClientConfig(env.PKI, env.Config, name)
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
 		cert, key, err := env.PKI.IssueServingCert(name, []string{name, ip, "127.0.0.1", "localhost"}, servingCertValidity)
 		if err != nil {
 			return fmt.Errorf("agent: serving certificate: %w", err)
@@ -48,7 +55,7 @@ func Component(opts Options) server.Component {
 		a, err := New(Config{
 			DataDir: env.DataDir, NodeName: name, NodeIP: ip, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
 			ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, ClusterDNS: opts.ClusterDNS, ClusterDomain: opts.ClusterDomain,
-			RestConfig: env.Config, CAPEM: env.CAPEM, ServingCertPEM: cert, ServingKeyPEM: key, Logger: env.Logger,
+			RestConfig: rc, CAPEM: env.CAPEM, ServingCertPEM: cert, ServingKeyPEM: key, Logger: env.Logger,
 		})
 		if err != nil {
 			return err

@@ -134,7 +134,7 @@ func joinGV(group, version string) string {
 func legacyResources(r *registry.Resource) []metav1.APIResource {
 	out := []metav1.APIResource{{
 		Name: r.Resource, SingularName: r.Singular, Namespaced: r.Namespaced, Kind: r.Kind,
-		Verbs: registry.Verbs, ShortNames: r.ShortNames, Categories: r.Categories,
+		Verbs: r.ServedVerbs(), ShortNames: r.ShortNames, Categories: r.Categories,
 		StorageVersionHash: storageHash(r),
 	}}
 	for _, sub := range r.Subresources {
@@ -154,7 +154,7 @@ func aggregatedResource(r *registry.Resource) apidiscoveryv2.APIResourceDiscover
 		scope = apidiscoveryv2.ScopeNamespace
 	}
 	out := apidiscoveryv2.APIResourceDiscovery{
-		Resource: r.Resource, SingularResource: r.Singular, Scope: scope, Verbs: registry.Verbs,
+		Resource: r.Resource, SingularResource: r.Singular, Scope: scope, Verbs: r.ServedVerbs(),
 		ShortNames: r.ShortNames, Categories: r.Categories,
 		ResponseKind: &metav1.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind},
 	}

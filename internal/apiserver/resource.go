@@ -27,6 +27,9 @@ type resourceHandler struct {
 
 func newResourceHandler(s *Server, res *registry.Resource, owners map[schema.GroupResource]*registry.Resource) (*resourceHandler, error) {
 	h := &resourceHandler{s: s, res: res, gr: schema.GroupResource{Group: res.Group, Resource: res.Resource}, gvk: res.GroupVersionKind()}
+	if res.IsReview() {
+		return h, nil
+	}
 	owner := res
 	if res.StorageResource != nil {
 		owner = owners[*res.StorageResource]
@@ -88,6 +91,21 @@ func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request, info req
 		}
 	}
 	var err error
+	switch {
+	case h.res.IsReview():
+		err = h.serveReview(ctx, w, r, info)
+	case h.gr.Resource == "serviceaccounts" && h.gr.Group == "" && info.Subresource == "token" && info.Verb == "create":
+		err = h.tokenRequest(ctx, w, r, info)
+	default:
+		err = h.serveStored(ctx, w, r, info)
+	}
+	if err != nil {
+		writeError(w, err)
+	}
+}
+
+func (h *resourceHandler) serveStored(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {
+	var err error
 	switch info.Subresource {
 	case "":
 		err = h.serveMain(ctx, w, r, info)
@@ -100,9 +118,7 @@ func (h *resourceHandler) serve(w http.ResponseWriter, r *http.Request, info req
 	default:
 		err = h.serveSpecial(ctx, w, r, info)
 	}
-	if err != nil {
-		writeError(w, err)
-	}
+	return err
 }
 
 func (h *resourceHandler) serveMain(ctx context.Context, w http.ResponseWriter, r *http.Request, info requestInfo) error {

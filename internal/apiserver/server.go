@@ -4,6 +4,7 @@
 package apiserver
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"github.com/skiff-io/skiff/internal/auth/user"
@@ -60,6 +61,17 @@ type Attributes struct {
 	// Warnings are sent to the client as Warning headers when the write
 	// is admitted (PodSecurity's warn mode, for example).
 	Warnings []string
+	ctx      context.Context
+}
+
+// Context is the request's context (the user, audit annotations);
+// context.Background() for writes outside a request.
+func (a *Attributes) Context() context.Context {
+	if a.ctx == nil {
+		return context.Background()
+	}
+	return a.ctx
+
 }
 
 // Config configures the API server.
@@ -82,6 +94,10 @@ type Config struct {
 	// client certificate and the CA that signed the agents' serving
 	// certificates. Nil answers those subresources with 503.
 	AgentClientTLS *tls.Config
+	// Reviewer answers the review resources; Tokens issues service
+	// account tokens. Nil answers them with 503.
+	Reviewer Reviewer
+	Tokens   TokenIssuer
 }
 
 // Server is the API server's HTTP handler.

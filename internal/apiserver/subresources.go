@@ -221,6 +221,11 @@ func (h *resourceHandler) evict(ctx context.Context, w http.ResponseWriter, r *h
 	if ev.Name != "" && ev.Name != info.Name {
 		return apierrors.NewBadRequest("name in URL does not match name in Eviction object")
 	}
+	adm := &Attributes{Verb: "create", Subresource: "eviction", Namespace: info.Namespace, Name: info.Name, Object: ev}
+	if err := h.admit(ctx, adm); err != nil {
+		return err
+	}
+	h.done(adm, false)
 	podObj, err := h.store.Get(ctx, info.Namespace, info.Name)
 	if err != nil {
 		return err

@@ -87,6 +87,7 @@ func (h *resourceHandler) invalid(name string, errs field.ErrorList) error {
 // already admitted are told the write did not happen.
 func (h *resourceHandler) admit(ctx context.Context, a *Attributes) error {
 	a.Resource = h.res
+	a.ctx = ctx
 	if u, ok := user.From(ctx); ok {
 		a.User = u
 	}

@@ -10,12 +10,10 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/skiff-io/skiff/internal/agent"
 	"github.com/skiff-io/skiff/internal/agent/node"
 	"github.com/skiff-io/skiff/internal/join"
-	"github.com/skiff-io/skiff/internal/pki"
 )
 
 // newAgentCommand runs a node agent on a machine of its own, joining the
@@ -54,22 +52,23 @@ func newAgentCommand() *cobra.Command {
 			if opts.NodeIP == "" {
 				opts.NodeIP = node.DefaultIPv4()
 			}
-			creds, err := join.Join(cmd.Context(), serverURL, tok, join.Request{NodeName: opts.NodeName, NodeIPs: []string{opts.NodeIP, "127.0.0.1"}})
-			if err != nil {
-				return err
-			}
 			dir := agent.Dir(dataDir)
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return err
 			}
-			kubeconfig := filepath.Join(dir, "node.kubeconfig")
-			if err := pki.WriteKubeconfig(kubeconfig, serverURL, []byte(creds.CA), []byte(creds.ClientCert), []byte(creds.ClientKey)); err != nil {
-				return err
-			}
-			rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			// Client and serving certificates come from CSRs: the first
+			// client one authenticated with the token's bootstrap token,
+			// the rest as the node. Stored ones are reused on restart.
+			certs, err := join.Bootstrap(cmd.Context(), join.BootstrapConfig{Server: serverURL, Token: tok, NodeName: opts.NodeName,
+				NodeIPs: []string{opts.NodeIP}, Dir: dir, Logger: log.With("component", "node-certs")})
 			if err != nil {
 				return err
 			}
+			kubeconfig := filepath.Join(dir, "node.kubeconfig")
+			if err := certs.WriteKubeconfig(kubeconfig); err != nil {
+				return err
+			}
+			rc := certs.RestConfig()
 			rc.QPS, rc.Burst = 50, 100
 			rc.UserAgent = "skiff-agent/" + opts.NodeName
 			log.Info("joined cluster", "server", serverURL, "node", opts.NodeName, "kubeconfig", kubeconfig)
@@ -90,16 +89,17 @@ func newAgentCommand() *cobra.Command {
 				DataDir: dataDir, NodeName: opts.NodeName, NodeIP: opts.NodeIP, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
 				ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, RestConfig: rc,
 				ClusterDNS: []string{dnsIP.String()}, ClusterDomain: clusterDomain,
-				CAPEM: []byte(creds.CA), ServingCertPEM: []byte(creds.ServingCert), ServingKeyPEM: []byte(creds.ServingKey), Logger: log,
+				CAPEM: certs.CAPEM(), ServingCertificate: certs.GetCertificate, Logger: log,
 			})
 			if err != nil {
 				return err
 			}
-			// The agent and the Service proxy run together; either one
-			// failing stops both.
+			// The agent, the Service proxy and certificate renewal run
+			// together; either of the first two failing stops all.
 			g, ctx := errgroup.WithContext(cmd.Context())
 			g.Go(func() error { return a.Run(ctx) })
 			g.Go(func() error { return px.Run(ctx) })
+			g.Go(func() error { return certs.Run(ctx) })
 			return g.Wait()
 		},
 	}

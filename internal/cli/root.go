@@ -28,7 +28,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCommand(), newVersionCommand(), scheduler.NewCommand(), simulator.NewCommand(), newAgentCommand())
+	root.AddCommand(newServerCommand(), newVersionCommand(), scheduler.NewCommand(), simulator.NewCommand(), newAgentCommand(), newSecretsEncryptCommand())
 	return root
 }
 
@@ -119,6 +119,11 @@ func newServerCommand() *cobra.Command {
 	f.StringVar(&opts.DNS.Listen, "cluster-dns-address", "0.0.0.0:10053", "address the cluster DNS server listens on (UDP and TCP); the kube-dns Service forwards to its port")
 	addAgentFlags(f, &opts.Agent)
 	f.DurationVar(&opts.Controllers.NodeMonitorGracePeriod, "node-monitor-grace-period", 50*time.Second, "how long a node may miss heartbeats before it is marked unreachable")
+	f.StringVar(&cfg.Audit.LogPath, "audit-log-path", "", `audit log file (default <data-dir>/audit/audit.log; "-" writes to standard output, "none" turns auditing off)`)
+	f.StringVar(&cfg.Audit.PolicyFile, "audit-policy-file", "", "audit.k8s.io/v1 Policy deciding what is logged (default: metadata of every request but health checks and lease renewals)")
+	f.IntVar(&cfg.Audit.MaxSizeMB, "audit-log-maxsize", 100, "size in megabytes at which the audit log is rotated")
+	f.IntVar(&cfg.Audit.MaxBackups, "audit-log-maxbackup", 10, "number of rotated audit logs to keep (0 keeps all)")
+	f.IntVar(&cfg.Audit.MaxAgeDays, "audit-log-maxage", 0, "days to keep rotated audit logs (0 keeps them whatever their age)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }

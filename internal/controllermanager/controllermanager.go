@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/skiff-io/skiff/internal/controller/clusterroleaggregation"
 	"github.com/skiff-io/skiff/internal/controller/cronjob"
+	"github.com/skiff-io/skiff/internal/controller/csrapproving"
+	"github.com/skiff-io/skiff/internal/controller/csrsigning"
 	"github.com/skiff-io/skiff/internal/controller/daemonset"
 	"github.com/skiff-io/skiff/internal/controller/deployment"
 	"github.com/skiff-io/skiff/internal/controller/disruption"
@@ -56,7 +59,7 @@ type Options struct {
 // under the "skiff-controller-manager" Lease and is turned off by
 // --disable-controllers.
 func Component(opts Options) server.Component {
-	return server.Component{Name: "skiff-controller-manager", Role: server.RoleControllers, LeaderElected: true,
+	return server.Component{Name: "skiff-controller-manager", Role: server.RoleControllers, LeaderElected: true, User: "system:kube-controller-manager",
 		Run: func(ctx context.Context, env server.Env) error { return run(ctx, env, opts) }}
 }
 
@@ -95,6 +98,24 @@ func run(ctx context.Context, env server.Env, opts Options) error {
 	}
 	sa, err := serviceaccount.New(serviceaccount.Config{Client: cs, Informers: factory, CAPEM: env.CAPEM, Logger: env.Logger.With(log("serviceaccount")...)})
 	if err := add("serviceaccount", sa, err); err != nil {
+		return err
+	}
+	if env.Tokens != nil {
+		tokens, err := serviceaccount.NewTokens(serviceaccount.TokensConfig{Client: cs, Informers: factory, Issuer: env.Tokens, CAPEM: env.CAPEM, Logger: env.Logger.With(log("serviceaccount-token")...)})
+		if err := add("serviceaccount-token", tokens, err); err != nil {
+			return err
+		}
+	}
+	agg, err := clusterroleaggregation.New(clusterroleaggregation.Config{Client: cs, Informers: factory, Logger: env.Logger.With(log("clusterrole-aggregation")...)})
+	if err := add("clusterrole-aggregation", agg, err); err != nil {
+		return err
+	}
+	signer, err := csrsigning.New(csrsigning.Config{Client: cs, Informers: factory, Signer: env.PKI, Logger: env.Logger.With(log("csrsigning")...)})
+	if err := add("csrsigning", signer, err); err != nil {
+		return err
+	}
+	approver, err := csrapproving.New(csrapproving.Config{Client: cs, Informers: factory, Logger: env.Logger.With(log("csrapproving")...)})
+	if err := add("csrapproving", approver, err); err != nil {
 		return err
 	}
 	rq, err := resourcequota.New(resourcequota.Config{Client: cs, Metadata: md, Informers: factory, Logger: env.Logger.With(log("resourcequota")...)})

@@ -35,7 +35,7 @@ type Options struct {
 // every server (not leader-elected: each server answers queries) and is
 // turned off by --disable-dns.
 func Component(opts Options) server.Component {
-	return server.Component{Name: "skiff-dns", Role: server.RoleDNS, Run: func(ctx context.Context, env server.Env) error {
+	return server.Component{Name: "skiff-dns", Role: server.RoleDNS, User: "system:skiff-dns", Run: func(ctx context.Context, env server.Env) error {
 		if env.Logger == nil {
 			env.Logger = slog.Default()
 		}

@@ -52,7 +52,7 @@ func (o Options) addrs() (string, string) {
 // Component is the ingress proxy and its routing controller. It runs on
 // every server (each server is a node answering on the ingress ports).
 func Component(opts Options) server.Component {
-	return server.Component{Name: "skiff-ingress", Role: server.RoleIngress, Run: func(ctx context.Context, env server.Env) error {
+	return server.Component{Name: "skiff-ingress", Role: server.RoleIngress, User: "system:skiff-ingress", Run: func(ctx context.Context, env server.Env) error {
 		if err := opts.validate(); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func Component(opts Options) server.Component {
 // StatusComponent writes Ingress status.loadBalancer.ingress. It is
 // leader-elected so that only one server writes statuses at a time.
 func StatusComponent(opts Options) server.Component {
-	return server.Component{Name: "skiff-ingress-status", Role: server.RoleIngress, LeaderElected: true,
+	return server.Component{Name: "skiff-ingress-status", Role: server.RoleIngress, LeaderElected: true, User: "system:skiff-ingress",
 		Run: func(ctx context.Context, env server.Env) error {
 			cs, err := kubernetes.NewForConfig(env.Config)
 			if err != nil {

@@ -31,10 +31,10 @@ func loadOrCreateCA(dir string, now time.Time) (caMaterial, error) {
 		if err != nil {
 			return caMaterial{}, fmt.Errorf("pki: CA: %w", err)
 		}
-		if err := writeFileAtomic(keyPath, keyPEM, secretMode); err != nil {
+		if err := WriteFileAtomic(keyPath, keyPEM, secretMode); err != nil {
 			return caMaterial{}, fmt.Errorf("pki: CA: %w", err)
 		}
-		if err := writeFileAtomic(certPath, certPEM, publicMode); err != nil {
+		if err := WriteFileAtomic(certPath, certPEM, publicMode); err != nil {
 			return caMaterial{}, fmt.Errorf("pki: CA: %w", err)
 		}
 		return parseCA(certPEM, keyPEM, now)

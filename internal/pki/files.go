@@ -34,11 +34,11 @@ func readOptional(path string) ([]byte, error) {
 	return data, nil
 }
 
-// writeFileAtomic replaces path with data so that readers (including a
+// WriteFileAtomic replaces path with data so that readers (including a
 // server restarted after a crash) see either the old or the new content,
 // never a torn file. The temporary file gets mode before any data is
 // written, so a key is never readable by others even briefly.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
+func WriteFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

@@ -26,7 +26,7 @@ func WriteKubeconfig(path, serverURL string, caPEM, certPEM, keyPEM []byte) erro
 	if err := ensureDir(filepath.Dir(path)); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, data, secretMode); err != nil {
+	if err := WriteFileAtomic(path, data, secretMode); err != nil {
 		return fmt.Errorf("pki: kubeconfig: %w", err)
 	}
 	return nil
@@ -75,7 +75,7 @@ func ensureKubeconfig(path, serverURL string, caPEM, certPEM, keyPEM []byte) err
 	if bytes.Equal(have, want) {
 		return nil
 	}
-	if err := writeFileAtomic(path, want, secretMode); err != nil {
+	if err := WriteFileAtomic(path, want, secretMode); err != nil {
 		return fmt.Errorf("pki: kubeconfig: %w", err)
 	}
 	return nil

@@ -15,9 +15,19 @@ type leafMaterial struct {
 	pair            tls.Certificate
 }
 
+// renewalDue decides from a leaf's validity whether it is time to replace
+// it at now.
+type renewalDue func(cert *x509.Certificate, now time.Time) bool
+
+// expiresWithin is due when at most d of the leaf's validity is left.
+func expiresWithin(d time.Duration) renewalDue {
+	return func(cert *x509.Certificate, now time.Time) bool { return !now.Add(d).Before(cert.NotAfter) }
+}
+
 // ensureLeaf returns the leaf stored under certFile/keyFile in dir if it
-// still satisfies spec, and otherwise issues and stores a new one.
-func ensureLeaf(dir, certFile, keyFile string, ca caMaterial, now time.Time, spec leafSpec) (leafMaterial, error) {
+// still satisfies spec and due says it is not time to renew it, and
+// otherwise issues and stores a new one.
+func ensureLeaf(dir, certFile, keyFile string, ca caMaterial, now time.Time, spec leafSpec, due renewalDue) (leafMaterial, error) {
 	certPath := filepath.Join(dir, certFile)
 	keyPath := filepath.Join(dir, keyFile)
 	certPEM, err := readOptional(certPath)
@@ -29,7 +39,7 @@ func ensureLeaf(dir, certFile, keyFile string, ca caMaterial, now time.Time, spe
 		return leafMaterial{}, err
 	}
 	if certPEM != nil && keyPEM != nil {
-		if leaf, ok := usableLeaf(certPEM, keyPEM, ca.cert, now, spec); ok {
+		if leaf, ok := usableLeaf(certPEM, keyPEM, ca.cert, now, spec, due); ok {
 			return leaf, nil
 		}
 	}
@@ -40,10 +50,10 @@ func ensureLeaf(dir, certFile, keyFile string, ca caMaterial, now time.Time, spe
 	}
 	// Key first: should we stop in between, the new key does not match
 	// the old certificate and the next start reissues both.
-	if err := writeFileAtomic(keyPath, keyPEM, secretMode); err != nil {
+	if err := WriteFileAtomic(keyPath, keyPEM, secretMode); err != nil {
 		return leafMaterial{}, err
 	}
-	if err := writeFileAtomic(certPath, certPEM, publicMode); err != nil {
+	if err := WriteFileAtomic(certPath, certPEM, publicMode); err != nil {
 		return leafMaterial{}, err
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -54,9 +64,9 @@ func ensureLeaf(dir, certFile, keyFile string, ca caMaterial, now time.Time, spe
 }
 
 // usableLeaf reports whether the stored pair can keep being used: key and
-// certificate match, the CA signed it, it is valid now and for at least
-// renewBefore more, and it says what spec requires.
-func usableLeaf(certPEM, keyPEM []byte, ca *x509.Certificate, now time.Time, spec leafSpec) (leafMaterial, bool) {
+// certificate match, the CA signed it, it is valid now and not due for
+// renewal, and it says what spec requires.
+func usableLeaf(certPEM, keyPEM []byte, ca *x509.Certificate, now time.Time, spec leafSpec, due renewalDue) (leafMaterial, bool) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil || pair.Leaf == nil {
 		return leafMaterial{}, false
@@ -70,7 +80,7 @@ func usableLeaf(certPEM, keyPEM []byte, ca *x509.Certificate, now time.Time, spe
 	}
 	// A leaf already running to the CA's own expiry cannot be improved by
 	// reissuing; doing so anyway would churn it on every start.
-	if !now.Add(renewBefore).Before(cert.NotAfter) && cert.NotAfter.Before(ca.NotAfter) {
+	if due(cert, now) && cert.NotAfter.Before(ca.NotAfter) {
 		return leafMaterial{}, false
 	}
 	if cert.Subject.CommonName != spec.commonName || !slices.Contains(cert.ExtKeyUsage, spec.usage) {

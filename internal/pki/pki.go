@@ -14,7 +14,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -79,30 +81,45 @@ type Config struct {
 	// APIServerURL is the server URL written to the admin kubeconfig.
 	// Empty means DefaultAPIServerURL.
 	APIServerURL string
+	// Logger receives RenewLoop's renewals and failures; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Bundle is the loaded PKI: the CA able to sign further certificates, the
-// serving certificate and the administrator's credentials.
+// serving certificate and the administrator's credentials. RenewLoop
+// replaces leaf certificates while the server runs: read the current ones
+// through CurrentServingCert, CurrentKubeletClientCert, AdminCredentials
+// and the TLS configurations, which follow renewals; the exported leaf
+// fields keep what Ensure loaded. A Bundle must not be copied.
 type Bundle struct {
 	// CA is the cluster CA certificate and CAKey its private key.
 	CA    *x509.Certificate
 	CAKey crypto.Signer
 	// CAPool holds only CA; use it to verify client certificates.
 	CAPool *x509.CertPool
-	// ServingCert is the API server's certificate and key; Leaf is set.
+	// ServingCert is the API server's certificate and key as Ensure
+	// loaded it; Leaf is set.
 	ServingCert tls.Certificate
 	// AdminCertPEM and AdminKeyPEM are the administrator's client
-	// credentials (CN=system:admin, O=system:masters).
+	// credentials (CN=system:admin, O=system:masters) as Ensure loaded
+	// them.
 	AdminCertPEM, AdminKeyPEM []byte
 	// KubeletClientCert is the API server's client certificate for
-	// node agents (CN=skiff-apiserver-kubelet-client, O=system:masters);
-	// Leaf is set.
+	// node agents (CN=skiff-apiserver-kubelet-client, O=system:masters)
+	// as Ensure loaded it; Leaf is set.
 	KubeletClientCert tls.Certificate
 	// KubeconfigPath is where the admin kubeconfig was written.
 	KubeconfigPath string
 
 	caPEM []byte
 	now   func() time.Time
+
+	// Current leaves, replaced by RenewLoop; nil until set, which means
+	// the exported field's value.
+	serving       atomic.Pointer[tls.Certificate]
+	kubeletClient atomic.Pointer[tls.Certificate]
+	admin         atomic.Pointer[leafMaterial]
 }
 
 // CAPEM returns the PEM encoding of the CA certificate, as clients need it
@@ -143,29 +160,16 @@ func ensure(cfg Config, e env) (*Bundle, error) {
 		return nil, err
 	}
 
-	serving, err := ensureLeaf(tlsDir, ServingCertFile, ServingKeyFile, ca, now, leafSpec{
-		commonName: "skiff-apiserver",
-		usage:      x509.ExtKeyUsageServerAuth,
-		dnsNames:   sans.dns,
-		ips:        sans.ips,
-	})
+	serving, err := ensureLeaf(tlsDir, ServingCertFile, ServingKeyFile, ca, now, servingSpec(sans), expiresWithin(renewBefore))
 	if err != nil {
 		return nil, fmt.Errorf("pki: serving certificate: %w", err)
 	}
-	admin, err := ensureLeaf(tlsDir, AdminCertFile, AdminKeyFile, ca, now, leafSpec{
-		commonName: AdminUser,
-		orgs:       []string{AdminGroup},
-		usage:      x509.ExtKeyUsageClientAuth,
-	})
+	admin, err := ensureLeaf(tlsDir, AdminCertFile, AdminKeyFile, ca, now, adminSpec, expiresWithin(renewBefore))
 	if err != nil {
 		return nil, fmt.Errorf("pki: admin certificate: %w", err)
 	}
 
-	kubeletClient, err := ensureLeaf(tlsDir, KubeletClientCertFile, KubeletClientKeyFile, ca, now, leafSpec{
-		commonName: KubeletClientUser,
-		orgs:       []string{AdminGroup},
-		usage:      x509.ExtKeyUsageClientAuth,
-	})
+	kubeletClient, err := ensureLeaf(tlsDir, KubeletClientCertFile, KubeletClientKeyFile, ca, now, kubeletClientSpec, expiresWithin(renewBefore))
 	if err != nil {
 		return nil, fmt.Errorf("pki: kubelet client certificate: %w", err)
 	}
@@ -177,7 +181,7 @@ func ensure(cfg Config, e env) (*Bundle, error) {
 
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.cert)
-	return &Bundle{
+	b := &Bundle{
 		CA:                ca.cert,
 		CAKey:             ca.key,
 		CAPool:            pool,
@@ -188,5 +192,33 @@ func ensure(cfg Config, e env) (*Bundle, error) {
 		KubeconfigPath:    kubeconfigPath,
 		caPEM:             ca.certPEM,
 		now:               e.now,
-	}, nil
+	}
+	b.serving.Store(&serving.pair)
+	b.kubeletClient.Store(&kubeletClient.pair)
+	b.admin.Store(&admin)
+	return b, nil
+}
+
+// Specs of the server's own leaf certificates.
+var (
+	adminSpec = leafSpec{
+		commonName: AdminUser,
+		orgs:       []string{AdminGroup},
+		usage:      x509.ExtKeyUsageClientAuth,
+	}
+	kubeletClientSpec = leafSpec{
+		commonName: KubeletClientUser,
+		orgs:       []string{AdminGroup},
+		usage:      x509.ExtKeyUsageClientAuth,
+	}
+)
+
+// servingSpec is the API server's serving certificate for sans.
+func servingSpec(sans sanSet) leafSpec {
+	return leafSpec{
+		commonName: "skiff-apiserver",
+		usage:      x509.ExtKeyUsageServerAuth,
+		dnsNames:   sans.dns,
+		ips:        sans.ips,
+	}
 }

@@ -23,7 +23,7 @@ type Options struct {
 // Component returns the proxy as a server component. It runs next to the
 // node agent on every node (turned off with it), not leader-elected.
 func Component(opts Options) server.Component {
-	return server.Component{Name: "skiff-proxy", Role: server.RoleAgent, Run: func(ctx context.Context, env server.Env) error {
+	return server.Component{Name: "skiff-proxy", Role: server.RoleAgent, User: "system:kube-proxy", Run: func(ctx context.Context, env server.Env) error {
 		name := opts.NodeName
 		if name == "" {
 			var err error

@@ -29,7 +29,9 @@ type Resource struct {
 	ValidateName func(name string, prefix bool) []string
 
 	// New returns an empty object of the resource's Go type, e.g.
-	// &appsv1.Deployment{}. NewList returns its list type.
+	// &appsv1.Deployment{}. NewList returns its list type; resources
+	// without one are create-only reviews that are never stored
+	// (SubjectAccessReview, TokenReview).
 	New     func() runtime.Object
 	NewList func() runtime.Object
 
@@ -114,6 +116,18 @@ func (r *Resource) HasSubresource(name string) bool {
 // Verbs lists the verbs discovery advertises for every resource the generic
 // store serves.
 var Verbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+// IsReview reports whether the resource is a create-only review that is
+// answered, not stored.
+func (r *Resource) IsReview() bool { return r.NewList == nil }
+
+// ServedVerbs returns the verbs discovery advertises for the resource.
+func (r *Resource) ServedVerbs() []string {
+	if r.IsReview() {
+		return []string{"create"}
+	}
+	return Verbs
+}
 
 // StatusSubresource is the usual status subresource.
 var StatusSubresource = Subresource{Name: "status", Verbs: []string{"get", "patch", "update"}}

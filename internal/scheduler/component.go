@@ -15,7 +15,7 @@ const LeaseName = "kube-scheduler"
 // --disable-scheduler), elected through LeaseName. It runs with its own
 // clients and informers (protobuf, unthrottled), as `skiff scheduler` does.
 func Component() server.Component {
-	return server.Component{Name: LeaseName, Role: server.RoleScheduler, LeaderElected: true,
+	return server.Component{Name: LeaseName, Role: server.RoleScheduler, LeaderElected: true, User: "system:kube-scheduler",
 		Run: func(ctx context.Context, env server.Env) error {
 			return RunStandalone(ctx, env.Config, StandaloneOptions{Logger: env.Logger})
 		}}

@@ -23,9 +23,10 @@ var systemNamespaces = []string{"default", "kube-system", "kube-public", "kube-n
 
 // bootstrap creates the objects every Kubernetes cluster has: the system
 // namespaces, the system priority classes and the `kubernetes` Service
-// with its endpoints. It is
-// idempotent, so a restart leaves existing objects alone.
-func bootstrap(ctx context.Context, lb *loopback, serviceCIDR string, port int) error {
+// with its endpoints, then runs the extra steps (the default RBAC policy,
+// the join token's Secret). It is idempotent, so a restart leaves existing
+// objects alone.
+func bootstrap(ctx context.Context, lb *loopback, serviceCIDR string, port int, steps ...func(context.Context, kubernetes.Interface) error) error {
 	hc, err := rest.HTTPClientFor(lb.restConfig())
 	if err != nil {
 		return err
@@ -43,6 +44,11 @@ func bootstrap(ctx context.Context, lb *loopback, serviceCIDR string, port int) 
 		_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{FieldManager: "skiff-server"})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	for _, step := range steps {
+		if err := step(ctx, cs); err != nil {
+			return err
 		}
 	}
 	for _, pc := range scheduling.SystemPriorityClasses() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/skiff-io/skiff/internal/auth/serviceaccount"
 	"github.com/skiff-io/skiff/internal/pki"
 
 	"k8s.io/client-go/rest"
@@ -35,6 +36,12 @@ type Component struct {
 	// kube-system Lease called Name, so that several servers never run
 	// them at once.
 	LeaderElected bool
+	// User and Groups are the identity the component acts as: the server
+	// issues it a client certificate for them, and RBAC's default policy
+	// grants that user what the component needs and no more. An empty
+	// User runs with the server's own (system:masters) credentials.
+	User   string
+	Groups []string
 	// Run blocks until ctx ends; an error stops the server.
 	Run func(ctx context.Context, env Env) error
 }
@@ -50,7 +57,9 @@ type Env struct {
 	PKI *pki.Bundle
 	// DataDir is the server's data directory.
 	DataDir string
-	Logger  *slog.Logger
+	// Tokens signs service account tokens (the legacy token controller).
+	Tokens *serviceaccount.Issuer
+	Logger *slog.Logger
 }
 
 // enabled reports whether the configuration lets c run.

@@ -24,6 +24,8 @@ import (
 	"github.com/skiff-io/skiff/internal/apiserver"
 	"github.com/skiff-io/skiff/internal/apiserver/openapi"
 	"github.com/skiff-io/skiff/internal/apiserver/patch"
+	"github.com/skiff-io/skiff/internal/auth/serviceaccount"
+	"github.com/skiff-io/skiff/internal/encryption"
 	"github.com/skiff-io/skiff/internal/etcd"
 	"github.com/skiff-io/skiff/internal/pki"
 	"github.com/skiff-io/skiff/internal/registry"
@@ -32,6 +34,7 @@ import (
 	"github.com/skiff-io/skiff/internal/version"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -54,10 +57,23 @@ type Config struct {
 
 	DisableAgent, DisableScheduler, DisableControllers bool
 	DisableDNS, DisableIngress                         bool
+	// Audit configures the audit log.
+	Audit AuditConfig
 	// Components run once the API server is ready, unless their role is
 	// disabled.
 	Components []Component
 	Logger     *slog.Logger
+}
+
+// AuditConfig is what the --audit-* flags set.
+type AuditConfig struct {
+	// LogPath is the audit log ("" = <data-dir>/audit/audit.log, "-" =
+	// standard output, "none" = no audit log).
+	LogPath    string
+	PolicyFile string // "" = the default policy
+	MaxSizeMB  int
+	MaxBackups int
+	MaxAgeDays int
 }
 
 // Server is a running control plane.
@@ -69,6 +85,9 @@ type Server struct {
 	mu         sync.Mutex
 	url        string
 	kubeconfig string
+	// tokens is the service account token issuer, set in Run before any
+	// component starts.
+	tokens *serviceaccount.Issuer
 }
 
 // New checks cfg and returns a Server; nothing starts until Run.
@@ -139,11 +158,12 @@ func (s *Server) Run(ctx context.Context) error {
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
 	url := fmt.Sprintf("https://127.0.0.1:%d", port)
-	bundle, err := pki.Ensure(pki.Config{Dir: s.cfg.DataDir, ServiceCIDR: s.cfg.ServiceCIDR, ExtraSANs: s.cfg.TLSSANs, APIServerURL: url})
+	pkiCfg := pki.Config{Dir: s.cfg.DataDir, ServiceCIDR: s.cfg.ServiceCIDR, ExtraSANs: s.cfg.TLSSANs, APIServerURL: url, Logger: s.log}
+	bundle, err := pki.Ensure(pkiCfg)
 	if err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
-	token, err := join.EnsureToken(s.cfg.DataDir, bundle.CAPEM())
+	token, err := join.LoadOrCreateToken(s.cfg.DataDir, bundle.CAPEM(), s.log)
 	if err != nil {
 		return err
 	}
@@ -169,13 +189,38 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	store, err := storage.New(storage.Config{Client: db.Client(), Logger: s.log})
+	encryptionCfg, err := encryption.Ensure(s.cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("secrets encryption: %w", err)
+	}
+	store, err := storage.New(storage.Config{Client: db.Client(), Logger: s.log, TransformerFor: encryptionCfg.Transformer})
 	if err != nil {
 		db.Close()
 		return err
 	}
+	st := registerStores(store)
+	sec, err := newSecurity(s.cfg.DataDir, st)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	s.tokens = sec.issuer
+	auditCfg, auditLog, err := s.auditFilterConfig()
+	if err != nil {
+		db.Close()
+		return err
+	}
+	if auditLog != nil {
+		run("audit-log", auditLog.Run)
+	}
+	secretsCtrl := encryption.NewController(encryptionCfg, st.secrets, s.log)
 	fields := newFieldManager()
-	api, err := s.newAPIServer(store, fields, bundle)
+	api, err := s.newAPIServer(store, fields, bundle, sec, map[string]http.Handler{
+		"/.well-known/openid-configuration": serviceaccount.DiscoveryHandler(sec.issuer, url),
+		"/openid/v1/jwks":                   serviceaccount.DiscoveryHandler(sec.issuer, url),
+		"/skiff/v1/secrets-encrypt/":        encryption.Handler(secretsCtrl),
+	})
 	if err != nil {
 		db.Close()
 		return err
@@ -190,9 +235,19 @@ func (s *Server) Run(ctx context.Context) error {
 		db.Close()
 		return nil
 	}
+	run("certificate-renewal", func(ctx context.Context) error { return bundle.RenewLoop(ctx, pkiCfg) })
+	// Secrets written before encryption was on are encrypted now.
+	run("secrets-encryption", func(ctx context.Context) error {
+		if n, err := secretsCtrl.RewriteStale(ctx); err != nil {
+			s.log.Error("encrypting existing secrets", "err", err)
+		} else if n > 0 {
+			s.log.Info("encrypted existing secrets", "count", n)
+		}
+		return nil
+	})
 
 	srv := &http.Server{
-		Handler:           join.Handler(bundle, token, s.log, authenticate(api)),
+		Handler:           join.CACertsHandler(bundle.CAPEM(), sec.handler(api, auditCfg)),
 		TLSConfig:         bundle.ServerTLSConfig(),
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -206,7 +261,7 @@ func (s *Server) Run(ctx context.Context) error {
 	loopback, err := s.loopbackClient(bundle, url)
 	if err != nil {
 		cancel()
-	} else if err = bootstrap(ctx, loopback, s.cfg.ServiceCIDR, port); err == nil {
+	} else if err = bootstrap(ctx, loopback, s.cfg.ServiceCIDR, port, s.securityDefaults(token)); err == nil {
 		s.log.Info("skiff server ready", "url", url, "kubeconfig", bundle.KubeconfigPath, "startup", time.Since(start).Round(time.Millisecond))
 		close(s.ready)
 		for _, c := range s.cfg.Components {
@@ -241,7 +296,15 @@ func (s *Server) Run(ctx context.Context) error {
 // runComponent runs c with the server's credentials, under leader election
 // when it asks for it.
 func (s *Server) runComponent(ctx context.Context, lb *loopback, c Component) error {
-	env := Env{Config: lb.restConfig(), CAPEM: lb.caPEM, PKI: lb.bundle, DataDir: s.cfg.DataDir, Logger: s.log.With("component", c.Name)}
+	cfg := lb.restConfig()
+	if c.User != "" {
+		id, err := lb.as(c.User, c.Groups)
+		if err != nil {
+			return fmt.Errorf("credentials for %s: %w", c.Name, err)
+		}
+		cfg = id.restConfig()
+	}
+	env := Env{Config: cfg, CAPEM: lb.caPEM, PKI: lb.bundle, DataDir: s.cfg.DataDir, Tokens: s.tokens, Logger: s.log.With("component", c.Name)}
 	env.Config.UserAgent = c.Name
 	if !c.LeaderElected {
 		return c.Run(ctx, env)
@@ -263,7 +326,7 @@ func newFieldManager() *patch.Manager {
 	}))
 }
 
-func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager, bundle *pki.Bundle) (*apiserver.Server, error) {
+func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager, bundle *pki.Bundle, sec *security, extra map[string]http.Handler) (*apiserver.Server, error) {
 	resources := all.Resources()
 	nsStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "namespaces"},
 		Kind: corev1.SchemeGroupVersion.WithKind("Namespace"), New: func() runtime.Object { return &corev1.Namespace{} }})
@@ -306,15 +369,18 @@ func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager, bundl
 		schedulingv1.SchemeGroupVersion.WithKind("PriorityClass"), func() runtime.Object { return &schedulingv1.PriorityClass{} }, false)
 	// Kubernetes' order: mutating plug-ins first, quota last so that it
 	// charges for the final object.
-	chain := []apiserver.Admission{
-		lifecycle,
-		&admission.LimitRanger{Ranges: admission.StoreLister{Store: limitRanges}},
-		admission.ServiceAccount{},
+	storageClasses := register(schema.GroupResource{Group: "storage.k8s.io", Resource: "storageclasses"},
+		storagev1.SchemeGroupVersion.WithKind("StorageClass"), func() runtime.Object { return &storagev1.StorageClass{} }, false)
+	chain := []apiserver.Admission{lifecycle, &admission.LimitRanger{Ranges: admission.StoreLister{Store: limitRanges}}, sec.serviceAccounts}
+	chain = append(chain, sec.admission...)
+	chain = append(chain,
 		&admission.Priority{Classes: admission.StoreLister{Store: priorityClasses}},
 		admission.DefaultTolerations{},
+		&admission.DefaultStorageClass{Classes: admission.StoreLister{Store: storageClasses}},
+		admission.CSRRequester{},
 		alloc,
 		&admission.ResourceQuota{Quotas: quotas},
-	}
+	)
 	return apiserver.New(apiserver.Config{
 		Store:          store,
 		Resources:      resources,
@@ -325,6 +391,9 @@ func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager, bundl
 		Version:        version.Info(),
 		Logger:         s.log,
 		AgentClientTLS: bundle.KubeletClientTLSConfig(),
+		Reviewer:       sec.reviewer,
+		Tokens:         tokenIssuer{issuer: sec.issuer, st: sec.st},
+		Extra:          extra,
 		Ready: func() error {
 			select {
 			case <-s.ready:

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"sort"
+	"strings"
 	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -24,6 +25,11 @@ type event struct {
 	obj  runtime.Object // new state; for deletions the last state
 	prev runtime.Object // state before the change; nil for additions
 	rev  int64
+	// For watch.Error events (an object became unreadable), key is the
+	// object's key below the resource prefix and err the API error; obj
+	// and prev are nil.
+	key string
+	err error
 }
 
 // Resource stores one resource's objects. All methods are safe for
@@ -33,38 +39,39 @@ type Resource struct {
 	cfg    ResourceConfig
 	prefix string // full key prefix ending in "/"
 
-	mu       sync.RWMutex
-	items    map[string]*entry // by key below prefix
-	events   []*event          // ring buffer of recent events
-	head     int               // index of the oldest event when full
-	minRev   int64             // events after minRev are all in the buffer
-	watchers map[*watcher]struct{}
+	mu    sync.RWMutex
+	items map[string]*entry // by key below prefix
+	// unreadable holds the keys whose stored value cannot be decrypted or
+	// decoded, with the API error reads of them return.
+	unreadable map[string]error
+	events     []*event // ring buffer of recent events
+	head       int      // index of the oldest event when full
+	minRev     int64    // events after minRev are all in the buffer
+	watchers   map[*watcher]struct{}
 }
 
 func newResource(s *Store, rc ResourceConfig, prefix string) *Resource {
 	return &Resource{
-		s:        s,
-		cfg:      rc,
-		prefix:   prefix,
-		items:    map[string]*entry{},
-		watchers: map[*watcher]struct{}{},
+		s:          s,
+		cfg:        rc,
+		prefix:     prefix,
+		items:      map[string]*entry{},
+		unreadable: map[string]error{},
+		watchers:   map[*watcher]struct{}{},
 	}
-}
-
-func (r *Resource) decode(kv *mvccpb.KeyValue) (runtime.Object, error) {
-	return decode(kv.Value, kv.ModRevision, r.cfg.New, r.cfg.Kind)
 }
 
 func (r *Resource) load(kvs []*mvccpb.KeyValue, rev int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, kv := range kvs {
+		key := string(kv.Key[len(r.prefix):])
 		obj, err := r.decode(kv)
 		if err != nil {
-			r.s.log.Error("skipping undecodable object", "key", string(kv.Key), "err", err)
+			r.markUnreadable(key, err)
 			continue
 		}
-		r.items[string(kv.Key[len(r.prefix):])] = &entry{obj: obj, rev: kv.ModRevision}
+		r.items[key] = &entry{obj: obj, rev: kv.ModRevision}
 	}
 }
 
@@ -88,9 +95,10 @@ func (r *Resource) apply(ev *clientv3.Event, advance func(int64)) {
 	case clientv3.EventTypePut:
 		obj, err := r.decode(ev.Kv)
 		if err != nil {
-			r.s.log.Error("skipping undecodable object", "key", string(ev.Kv.Key), "err", err)
+			r.becameUnreadable(key, rev, err)
 			return
 		}
+		delete(r.unreadable, key)
 		r.items[key] = &entry{obj: obj, rev: rev}
 		e := &event{typ: watch.Added, obj: obj, rev: rev}
 		if old != nil {
@@ -98,6 +106,7 @@ func (r *Resource) apply(ev *clientv3.Event, advance func(int64)) {
 		}
 		r.record(e)
 	case clientv3.EventTypeDelete:
+		delete(r.unreadable, key)
 		if old == nil {
 			return
 		}
@@ -124,14 +133,23 @@ func (r *Resource) resync(kvs []*mvccpb.KeyValue, rev int64, advance func(int64)
 		}
 		obj, err := r.decode(kv)
 		if err != nil {
+			if _, known := r.unreadable[key]; !known {
+				r.becameUnreadable(key, rev, err)
+			}
 			continue
 		}
+		delete(r.unreadable, key)
 		r.items[key] = &entry{obj: obj, rev: kv.ModRevision}
 		e := &event{typ: watch.Added, obj: obj, rev: rev}
 		if old != nil {
 			e.typ, e.prev = watch.Modified, old.obj
 		}
 		r.record(e)
+	}
+	for key := range r.unreadable {
+		if !seen[key] {
+			delete(r.unreadable, key)
+		}
 	}
 	for key, old := range r.items {
 		if seen[key] {
@@ -142,6 +160,41 @@ func (r *Resource) resync(kvs []*mvccpb.KeyValue, rev int64, advance func(int64)
 		_ = setRV(last, rev)
 		r.record(&event{typ: watch.Deleted, obj: last, prev: old.obj, rev: rev})
 	}
+}
+
+// markUnreadable records that the value at key (below the prefix) cannot
+// be read. Called with r.mu held.
+func (r *Resource) markUnreadable(key string, err error) {
+	r.s.log.Error("stored object cannot be decrypted or decoded; reads of it fail until it is rewritten or deleted",
+		"key", r.prefix+key, "err", err)
+	r.unreadable[key] = err
+}
+
+// becameUnreadable handles a write at rev that cannot be read: the object
+// leaves the cache and watchers get an ERROR event, so that clients relist
+// and see the failure rather than silently keeping the previous state.
+// Called with r.mu held.
+func (r *Resource) becameUnreadable(key string, rev int64, err error) {
+	r.markUnreadable(key, err)
+	delete(r.items, key)
+	r.record(&event{typ: watch.Error, key: key, err: err, rev: rev})
+}
+
+// unreadableUnder returns the error of the first unreadable object whose
+// key (below the resource prefix) starts with keyPrefix, or nil. Lists
+// covering such an object fail as in Kubernetes, rather than omit it.
+// Called with r.mu held.
+func (r *Resource) unreadableUnder(keyPrefix string) error {
+	first := ""
+	for k := range r.unreadable {
+		if strings.HasPrefix(k, keyPrefix) && (first == "" || k < first) {
+			first = k
+		}
+	}
+	if first == "" {
+		return nil
+	}
+	return r.unreadable[first]
 }
 
 // record appends e to the ring buffer and hands it to watchers. Called with
@@ -206,6 +259,17 @@ func (r *Resource) cached(key string) *entry {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.items[key]
+}
+
+// cachedOrError returns the cached object at key (relative); nil and the
+// read error when the stored value is unreadable; nil, nil when absent.
+func (r *Resource) cachedOrError(key string) (*entry, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if err := r.unreadable[key]; err != nil {
+		return nil, err
+	}
+	return r.items[key], nil
 }
 
 // sameBytes reports whether two encodings are equal; used to skip no-op

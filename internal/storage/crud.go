@@ -35,7 +35,11 @@ func (r *Resource) Get(ctx context.Context, namespace, name string) (runtime.Obj
 // GetCached returns the cached object, which may lag etcd slightly. The
 // returned object is shared: callers must not modify it.
 func (r *Resource) GetCached(namespace, name string) (runtime.Object, error) {
-	if e := r.cached(r.objectKey(namespace, name)); e != nil {
+	e, err := r.cachedOrError(r.objectKey(namespace, name))
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
 		return e.obj, nil
 	}
 	return nil, apierrors.NewNotFound(r.cfg.GroupResource, name)
@@ -49,6 +53,9 @@ func (r *Resource) Create(ctx context.Context, namespace, name string, obj runti
 		return nil, apierrors.NewInternalError(err)
 	}
 	key := r.prefix + r.objectKey(namespace, name)
+	if data, err = r.toStorage(data, key); err != nil {
+		return nil, err
+	}
 	resp, err := r.s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(data))).
@@ -96,13 +103,18 @@ func (r *Resource) Update(ctx context.Context, namespace, name string, tryUpdate
 			return nil, apierrors.NewInternalError(err)
 		}
 		// cur may be the cache's shared object: encode a copy, since
-		// encoding touches metadata.
+		// encoding touches metadata. Plain encodings are compared: a
+		// transformer may encrypt with a random nonce.
 		if old, err := encode(cur.DeepCopyObject(), r.cfg.Kind); err == nil && sameBytes(old, data) {
 			return cur, nil
 		}
+		stored, err := r.toStorage(data, key)
+		if err != nil {
+			return nil, err
+		}
 		resp, err := r.s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-			Then(clientv3.OpPut(key, string(data))).
+			Then(clientv3.OpPut(key, string(stored))).
 			Else(clientv3.OpGet(key)).
 			Commit()
 		if err != nil {
@@ -117,7 +129,7 @@ func (r *Resource) Update(ctx context.Context, namespace, name string, tryUpdate
 			return nil, apierrors.NewNotFound(r.cfg.GroupResource, name)
 		}
 		if cur, err = r.decode(kvs[0]); err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return nil, err
 		}
 		rev, fromCache = kvs[0].ModRevision, false
 	}
@@ -126,7 +138,11 @@ func (r *Resource) Update(ctx context.Context, namespace, name string, tryUpdate
 // current returns the object to start an update from: the cached copy when
 // there is one (the write is conditional, so staleness only costs a retry).
 func (r *Resource) current(ctx context.Context, namespace, name string) (runtime.Object, int64, bool, error) {
-	if e := r.cached(r.objectKey(namespace, name)); e != nil {
+	e, err := r.cachedOrError(r.objectKey(namespace, name))
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if e != nil {
 		return e.obj, e.rev, true, nil
 	}
 	obj, rev, err := r.fromEtcd(ctx, r.prefix+r.objectKey(namespace, name), name)
@@ -143,7 +159,7 @@ func (r *Resource) fromEtcd(ctx context.Context, key, name string) (runtime.Obje
 	}
 	obj, err := r.decode(resp.Kvs[0])
 	if err != nil {
-		return nil, 0, apierrors.NewInternalError(err)
+		return nil, 0, err
 	}
 	return obj, resp.Kvs[0].ModRevision, nil
 }
@@ -185,7 +201,7 @@ func (r *Resource) Delete(ctx context.Context, namespace, name string, check fun
 			return nil, apierrors.NewNotFound(r.cfg.GroupResource, name)
 		}
 		if cur, err = r.decode(kvs[0]); err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return nil, err
 		}
 		rev, fromCache = kvs[0].ModRevision, false
 	}

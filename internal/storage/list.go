@@ -69,7 +69,12 @@ func (r *Resource) List(ctx context.Context, opts ListOptions) (*ListResult, err
 		}
 	}
 	r.mu.RLock()
-	items := r.snapshot(r.namespacePrefix(opts.Namespace), opts.Predicate)
+	nsPrefix := r.namespacePrefix(opts.Namespace)
+	if err := r.unreadableUnder(nsPrefix); err != nil {
+		r.mu.RUnlock()
+		return nil, err
+	}
+	items := r.snapshot(nsPrefix, opts.Predicate)
 	listRV := r.s.Revision()
 	r.mu.RUnlock()
 	return &ListResult{Items: items, ResourceVersion: listRV}, nil
@@ -217,7 +222,7 @@ func (r *Resource) listFromEtcd(ctx context.Context, opts ListOptions, rv int64)
 			}
 			obj, err := r.decode(kv)
 			if err != nil {
-				return nil, apierrors.NewInternalError(err)
+				return nil, err
 			}
 			if !opts.Predicate.Matches(obj) {
 				continue

@@ -37,6 +37,10 @@ type Config struct {
 	// negative disables compaction.
 	CompactInterval time.Duration
 	Logger          *slog.Logger
+	// TransformerFor, when set, gives the Transformer of every registered
+	// resource whose ResourceConfig has none (nil: stored as is). It lets
+	// encryption at rest cover resources registered by other packages.
+	TransformerFor func(schema.GroupResource) Transformer
 }
 
 // Store is the etcd-backed object store. Register every resource, then Run.
@@ -91,6 +95,9 @@ type ResourceConfig struct {
 	Kind       schema.GroupVersionKind
 	New        func() runtime.Object
 	Namespaced bool
+	// Transformer, when set, transforms every value written to and read
+	// from etcd (encryption at rest); nil stores the JSON encoding as is.
+	Transformer Transformer
 }
 
 // Register adds a resource. It must be called before Run; registering the
@@ -99,6 +106,9 @@ func (s *Store) Register(rc ResourceConfig) *Resource {
 	seg := storageSegment(rc.GroupResource)
 	if r, ok := s.resources[seg]; ok {
 		return r
+	}
+	if rc.Transformer == nil && s.cfg.TransformerFor != nil {
+		rc.Transformer = s.cfg.TransformerFor(rc.GroupResource)
 	}
 	r := newResource(s, rc, s.cfg.Prefix+"/"+seg+"/")
 	s.resources[seg] = r

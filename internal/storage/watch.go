@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -104,6 +105,10 @@ func (r *Resource) Watch(ctx context.Context, opts WatchOptions) (<-chan Event, 
 	r.mu.Lock()
 	startRev = r.s.Revision()
 	if initial {
+		if err := r.unreadableUnder(w.nsPref); err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
 		snapshot = r.snapshot(w.nsPref, opts.Predicate)
 	} else {
 		var ok bool
@@ -151,7 +156,7 @@ func (w *watcher) run(ctx context.Context, out chan<- Event, snapshot []runtime.
 		return
 	}
 	for _, e := range replay {
-		if ev, ok := w.filter(e); ok && !send(ev) {
+		if ev, ok := w.filter(e); ok && (!send(ev) || ev.Type == watch.Error) {
 			return
 		}
 	}
@@ -169,7 +174,7 @@ func (w *watcher) run(ctx context.Context, out chan<- Event, snapshot []runtime.
 	for {
 		select {
 		case e := <-w.ch:
-			if ev, ok := w.filter(e); ok && !send(ev) {
+			if ev, ok := w.filter(e); ok && (!send(ev) || ev.Type == watch.Error) {
 				return
 			}
 		case <-tick:
@@ -185,7 +190,7 @@ func (w *watcher) run(ctx context.Context, out chan<- Event, snapshot []runtime.
 			for {
 				select {
 				case e := <-w.ch:
-					if ev, ok := w.filter(e); ok && !send(ev) {
+					if ev, ok := w.filter(e); ok && (!send(ev) || ev.Type == watch.Error) {
 						return
 					}
 				default:
@@ -214,6 +219,14 @@ func (w *watcher) idleRevision() (int64, bool) {
 // filter turns a cache event into what this watcher sees: objects entering
 // or leaving the selection appear as additions and deletions.
 func (w *watcher) filter(e *event) (Event, bool) {
+	if e.typ == watch.Error {
+		// An object became unreadable: the watch ends with the error
+		// (clients relist) unless the object is outside its namespace.
+		if w.nsPref != "" && !strings.HasPrefix(e.key, w.nsPref) {
+			return Event{}, false
+		}
+		return Event{Type: watch.Error, Revision: e.rev, Err: e.err}, true
+	}
 	if w.nsPref != "" && !w.inNamespace(e.obj) {
 		return Event{}, false
 	}

@@ -40,6 +40,8 @@ type processCluster struct {
 	logPath string
 	args    []string
 	port    int
+	// etcdPort is the embedded etcd's client port.
+	etcdPort int
 
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -68,10 +70,11 @@ func startServer(t testing.TB, components ...string) *processCluster {
 		t.Fatalf("free ports: %v", err)
 	}
 	p := &processCluster{
-		t:       t,
-		dataDir: t.TempDir(),
-		logPath: filepath.Join(t.TempDir(), "skiff.log"),
-		port:    ports[0],
+		t:        t,
+		dataDir:  t.TempDir(),
+		logPath:  filepath.Join(t.TempDir(), "skiff.log"),
+		port:     ports[0],
+		etcdPort: ports[1],
 	}
 	p.args = []string{"server",
 		"--data-dir", p.dataDir,

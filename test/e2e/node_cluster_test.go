@@ -129,9 +129,11 @@ func startNodeCluster(t *testing.T, archives []string) *nodeCluster {
 		t.Fatalf("free ports: %v", err)
 	}
 	p := &processCluster{t: t, dataDir: dataDir, logPath: filepath.Join(t.TempDir(), "skiff.log"), port: ports[0]}
+	// The API server listens on every address: pods reach it through the
+	// kubernetes Service, which points at the node's address.
 	p.args = []string{"server",
 		"--data-dir", dataDir,
-		"--bind-address", "127.0.0.1",
+		"--bind-address", "0.0.0.0",
 		"--https-listen-port", strconv.Itoa(ports[0]),
 		"--etcd-client-port", strconv.Itoa(ports[1]),
 		"--etcd-peer-port", strconv.Itoa(ports[2]),

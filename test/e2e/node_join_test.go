@@ -67,7 +67,7 @@ func TestAgentJoin(t *testing.T) {
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("skiff agent log, last lines:\n%s", tail(logPath, 40))
+			t.Logf("skiff agent log, last lines:\n%s", tail(logPath, 60))
 		}
 	})
 

@@ -38,6 +38,7 @@ func TestNodeAgent(t *testing.T) {
 		{"job", scenarioNodeJob},
 		{"deployment rollout", scenarioNodeDeployment},
 		{"grace period", scenarioGracePeriod},
+		{"service account token", scenarioPodServiceAccount},
 		{"server restart", scenarioServerRestart}, // last: it restarts the server
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, c) })

@@ -1,10 +1,8 @@
 // Package envvars builds a container's environment the way the kubelet does:
 // envFrom sources, then env entries with $(VAR) expansion and valueFrom
-// sources (configMap and secret keys, downward API fields and resources). It
-// also expands $(VAR) references in command and args.
-//
-// Service link variables (FOO_SERVICE_HOST and friends, and the always-present
-// KUBERNETES_SERVICE_* ones) are not produced here.
+// sources (configMap and secret keys, downward API fields and resources), on
+// top of the Service link variables (FOO_SERVICE_HOST and friends, see
+// ServiceEnv). It also expands $(VAR) references in command and args.
 package envvars
 
 import (
@@ -69,9 +67,10 @@ func (s SkippedKeys) Message() string {
 
 // Result is a resolved environment and what was skipped building it.
 type Result struct {
-	// Vars are in order of first definition: envFrom sources in order (keys
-	// of one source sorted), then env entries as declared. A later
-	// definition of a name replaces the value in place.
+	// Vars are in order of first definition: Service link variables, then
+	// envFrom sources in order (keys of one source sorted), then env entries
+	// as declared. A later definition of a name replaces the value in place,
+	// so the container's own variables win over Service ones.
 	Vars []EnvVar
 	// Skipped lists, per envFrom source, the keys left out.
 	Skipped []SkippedKeys
@@ -79,23 +78,28 @@ type Result struct {
 
 // Env resolves container c's environment (see Resolve) and returns only the
 // variables.
-func Env(ctx context.Context, g Getter, pod *corev1.Pod, c *corev1.Container, node NodeInfo, podIP string) ([]EnvVar, error) {
-	r, err := Resolve(ctx, g, pod, c, node, podIP)
+func Env(ctx context.Context, g Getter, pod *corev1.Pod, c *corev1.Container, node NodeInfo, podIP string, serviceEnv []EnvVar) ([]EnvVar, error) {
+	r, err := Resolve(ctx, g, pod, c, node, podIP, serviceEnv)
 	return r.Vars, err
 }
 
-// Resolve builds container c's environment in Kubernetes' order: envFrom
-// sources first (prefix applied, names that are not valid environment
-// variable names skipped and reported in Result.Skipped, a missing optional
-// source ignored), then env entries. An env value has $(VAR) references
+// Resolve builds container c's environment in Kubernetes' order: serviceEnv
+// (the pod's Service link variables, from ServiceEnv) first, so that env
+// values can refer to them and the container's own definitions override
+// them; then envFrom sources (prefix applied, names that are not valid
+// environment variable names skipped and reported in Result.Skipped, a
+// missing optional source ignored), then env entries. An env value has $(VAR) references
 // expanded against the variables defined before it; a valueFrom is read from
 // a configMap or secret key (skipped when optional and the object or key is
 // missing), a pod field (fieldpath.PodField, with podIP and node.HostIP as
 // the primary addresses) or a container resource (fieldpath.ContainerResource
 // with node.Allocatable). Errors name the missing object or key as the
 // kubelet does, e.g. `configmap "x" not found`.
-func Resolve(ctx context.Context, g Getter, pod *corev1.Pod, c *corev1.Container, node NodeInfo, podIP string) (Result, error) {
+func Resolve(ctx context.Context, g Getter, pod *corev1.Pod, c *corev1.Container, node NodeInfo, podIP string, serviceEnv []EnvVar) (Result, error) {
 	r := resolver{ctx: ctx, g: g, pod: pod, env: newOrderedEnv()}
+	for _, v := range serviceEnv {
+		r.env.set(v.Name, v.Value)
+	}
 	for _, src := range c.EnvFrom {
 		if err := r.addEnvFrom(src); err != nil {
 			return Result{}, err

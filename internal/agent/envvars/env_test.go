@@ -190,7 +190,7 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := envPod(tt.c)
-			r, err := Resolve(context.Background(), newGetter(), pod, &pod.Spec.Containers[0], node, tt.podIP)
+			r, err := Resolve(context.Background(), newGetter(), pod, &pod.Spec.Containers[0], node, tt.podIP, nil)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -217,7 +217,7 @@ func TestResolveReadsEachObjectOnce(t *testing.T) {
 		Env:     []corev1.EnvVar{{Name: "X", ValueFrom: cmRef("cfg", "A", false)}, {Name: "Y", ValueFrom: cmRef("cfg", "B", false)}},
 	}
 	pod := envPod(c)
-	if _, err := Env(context.Background(), g, pod, &pod.Spec.Containers[0], NodeInfo{}, ""); err != nil {
+	if _, err := Env(context.Background(), g, pod, &pod.Spec.Containers[0], NodeInfo{}, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if g.calls != 1 {
@@ -229,7 +229,7 @@ func TestResolveWrapsGetterFailure(t *testing.T) {
 	boom := errors.New("connection refused")
 	g := &fakeGetter{err: boom}
 	pod := envPod(corev1.Container{Env: []corev1.EnvVar{{Name: "X", ValueFrom: cmRef("cfg", "A", true)}}})
-	_, err := Env(context.Background(), g, pod, &pod.Spec.Containers[0], NodeInfo{}, "")
+	_, err := Env(context.Background(), g, pod, &pod.Spec.Containers[0], NodeInfo{}, "", nil)
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "ns/cfg") {
 		t.Fatalf("err = %v; want wrapped getter error naming ns/cfg (optional only forgives NotFound)", err)
 	}
@@ -242,7 +242,7 @@ func TestNodeNameFallbackAndDualStack(t *testing.T) {
 	}})
 	pod.Spec.NodeName = ""
 	pod.Status.PodIPs = []corev1.PodIP{{IP: "10.0.0.9"}, {IP: "fd00::9"}}
-	vars, err := Env(context.Background(), newGetter(), pod, &pod.Spec.Containers[0], NodeInfo{Name: "agent-node"}, "10.0.0.9")
+	vars, err := Env(context.Background(), newGetter(), pod, &pod.Spec.Containers[0], NodeInfo{Name: "agent-node"}, "10.0.0.9", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

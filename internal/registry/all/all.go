@@ -4,8 +4,11 @@ package all
 import (
 	"github.com/skiff-io/skiff/internal/registry"
 	"github.com/skiff-io/skiff/internal/registry/apps"
+	"github.com/skiff-io/skiff/internal/registry/authentication"
+	"github.com/skiff-io/skiff/internal/registry/authorization"
 	"github.com/skiff-io/skiff/internal/registry/autoscaling"
 	"github.com/skiff-io/skiff/internal/registry/batch"
+	"github.com/skiff-io/skiff/internal/registry/certificates"
 	"github.com/skiff-io/skiff/internal/registry/coordination"
 	"github.com/skiff-io/skiff/internal/registry/core"
 	"github.com/skiff-io/skiff/internal/registry/discovery"
@@ -36,8 +39,14 @@ func Resources() []*registry.Resource {
 		batch.Jobs(), batch.CronJobs(),
 		// networking.k8s.io/v1
 		networking.Ingresses(), networking.IngressClasses(), networking.NetworkPolicies(),
+		// certificates.k8s.io/v1
+		certificates.CertificateSigningRequests(),
 		// policy/v1
 		policy.PodDisruptionBudgets(),
+		// authentication.k8s.io/v1 and authorization.k8s.io/v1 reviews
+		authentication.TokenReviews(), authentication.SelfSubjectReviews(),
+		authorization.SubjectAccessReviews(), authorization.SelfSubjectAccessReviews(),
+		authorization.LocalSubjectAccessReviews(), authorization.SelfSubjectRulesReviews(),
 		// rbac.authorization.k8s.io/v1
 		rbac.Roles(), rbac.RoleBindings(), rbac.ClusterRoles(), rbac.ClusterRoleBindings(),
 		// storage.k8s.io/v1

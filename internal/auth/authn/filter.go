@@ -1,0 +1,81 @@
+package authn
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/skiff-io/skiff/internal/auth/user"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Filter authenticates every request with auth before next sees it, and
+// stores the user in the request context (user.WithUser):
+//   - authenticated users get the group system:authenticated (once);
+//   - a request without credentials proceeds as system:anonymous in
+//     system:unauthenticated when its path is public (one of publicPaths,
+//     or below one: prefix + "/"), and is refused with 401 otherwise;
+//   - invalid credentials are refused with 401 even on public paths, so a
+//     client with a bad token learns that rather than silently losing its
+//     identity.
+//
+// The 401 body is Kubernetes' Status with reason Unauthorized.
+func Filter(auth Request, publicPaths []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok, err := auth.AuthenticateRequest(r)
+		switch {
+		case err != nil:
+			slog.Debug("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+			writeUnauthorized(w)
+			return
+		case ok:
+			u = withAuthenticatedGroup(u)
+		case isPublicPath(r.URL.Path, publicPaths):
+			u = &user.Info{Name: user.Anonymous, Groups: []string{user.AllUnauthenticated}}
+		default:
+			writeUnauthorized(w)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(user.WithUser(r.Context(), u)))
+	})
+}
+
+// withAuthenticatedGroup returns u with system:authenticated added, unless
+// it already says whether it is authenticated. u is copied, never changed.
+func withAuthenticatedGroup(u *user.Info) *user.Info {
+	for _, g := range u.Groups {
+		if g == user.AllAuthenticated || g == user.AllUnauthenticated {
+			return u
+		}
+	}
+	out := *u
+	out.Groups = append(append(make([]string, 0, len(u.Groups)+1), u.Groups...), user.AllAuthenticated)
+	return &out
+}
+
+// isPublicPath reports whether path is one of public or below one of them.
+func isPublicPath(path string, public []string) bool {
+	for _, p := range public {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// writeUnauthorized answers 401 with Kubernetes' Status body.
+func writeUnauthorized(w http.ResponseWriter) {
+	status := apierrors.NewUnauthorized("Unauthorized").ErrStatus
+	status.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+	body, err := json.Marshal(status)
+	if err != nil {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write(append(body, '\n'))
+}
