@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,6 +101,10 @@ func scenarioViewServiceAccount(t *testing.T, c *processCluster) {
 		if got := strings.TrimSpace(r.stdout); got != tc.want {
 			t.Errorf("can-i %v: %q, want %q\n%s", tc.args, got, tc.want, r)
 		}
+	}
+	list := k.ok("auth", "can-i", "--list", as, "-n", "sec-view")
+	if !regexpMatch(`(?m)^pods\s+\[\]\s+\[\]\s+\[get list watch\]`, list) || strings.Contains(list, "secrets ") {
+		t.Errorf("can-i --list as the view account:\n%s", list)
 	}
 	// The same answers with the account's own token.
 	token := strings.TrimSpace(k.ok("create", "token", "reader", "-n", "sec-view", "--duration=15m"))
@@ -464,3 +469,5 @@ func scenarioAuditLog(t *testing.T, c *processCluster) {
 		return str(ev, "objectRef.namespace") == "sec-etcd" && str(ev, "verb") == "create" && code(ev) == 201
 	})
 }
+
+func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
