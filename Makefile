@@ -64,6 +64,7 @@ images:
 
 bench: build
 	./bench/run-apiserver.sh
+	./bench/run-auth.sh
 	./bench/run-scheduler.sh
 	./bench/run-agent.sh
 	./bench/run-dns.sh

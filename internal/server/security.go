@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/skiff-io/skiff/internal/admission"
 	"github.com/skiff-io/skiff/internal/admission/podsecurity"
@@ -26,6 +27,9 @@ import (
 )
 
 var errUnexpectedType = errors.New("unexpected object type in the cache")
+
+// tokenCacheTTL is how long a successful token authentication is reused.
+const tokenCacheTTL = 10 * time.Second
 
 // publicPaths answer anonymous requests, as Kubernetes' default RBAC lets
 // system:unauthenticated reach health checks and the version.
@@ -72,10 +76,12 @@ func newSecurity(dataDir string, st *stores) (*security, error) {
 			return get[*corev1.Node](ctx, st.nodes, "", name)
 		},
 	}
-	tokens := authn.UnionToken(
+	// Verifying a JWT costs more than the rest of a GET: successful logins
+	// are reused for 10 s, as Kubernetes does.
+	tokens := authn.CachedToken(authn.UnionToken(
 		serviceaccount.Authenticator(issuer, getters),
 		authn.Bootstrap(getters.Secret, nil),
-	)
+	), authn.CacheConfig{TTL: tokenCacheTTL})
 	rb := rbac.New(rbacSource{st})
 	az := authorizer.Union(authorizer.PrivilegedGroup(), node.New(nodeSource{st}), rb)
 	sec := &security{
