@@ -21,10 +21,11 @@ func (a *Agent) servingTLSConfig() (*tls.Config, error) {
 		return nil, errors.New("agent: no CA certificate found in the CA PEM")
 	}
 	return &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: a.cfg.ServingCertificate,
-		ClientAuth:     tls.RequireAndVerifyClientCert,
-		ClientCAs:      pool,
-		NextProtos:     []string{"h2", "http/1.1"},
+		MinVersion:       tls.VersionTLS12,
+		GetCertificate:   a.cfg.ServingCertificate,
+		ClientAuth:       tls.RequireAndVerifyClientCert,
+		ClientCAs:        pool,
+		VerifyConnection: agentserver.VerifyAPIServerClient,
+		NextProtos:       []string{"h2", "http/1.1"},
 	}, nil
 }
