@@ -37,6 +37,7 @@ import (
 	"github.com/skiff-io/skiff/internal/agent/agentserver"
 	"github.com/skiff-io/skiff/internal/agent/containerd"
 	"github.com/skiff-io/skiff/internal/agent/node"
+	"github.com/skiff-io/skiff/internal/agent/overlay"
 	"github.com/skiff-io/skiff/internal/agent/pods"
 	"github.com/skiff-io/skiff/internal/agent/prober"
 	"github.com/skiff-io/skiff/internal/agent/volumes"
@@ -65,6 +66,9 @@ type Config struct {
 	// ClusterCIDR and ServiceCIDR get "unreachable" routes so that cluster
 	// traffic never leaves the machine.
 	ClusterCIDR, ServiceCIDR string
+	// OverlayMode is how the node reaches the other nodes' pod CIDRs
+	// (--flannel-backend); empty means overlay.ModeVXLAN.
+	OverlayMode overlay.Mode
 	// ClusterDNS and ClusterDomain configure ClusterFirst pods' resolvers.
 	ClusterDNS    []string
 	ClusterDomain string
@@ -111,6 +115,11 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.ClusterDomain == "" {
 		cfg.ClusterDomain = "cluster.local"
 	}
+	mode, err := overlay.ParseMode(string(cfg.OverlayMode))
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	cfg.OverlayMode = mode
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -135,7 +144,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	errs := make(chan error, 4)
+	errs := make(chan error, 8)
 	goRun := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -199,6 +208,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	} else {
 		goRun("network", func(ctx context.Context) error { return a.setupNetwork(ctx, ctrd) })
 	}
+	goRun("overlay", a.runOverlay)
 	wg.Add(1)
 	go func() { defer wg.Done(); a.heartbeat(ctx, a.currentFacts) }()
 
@@ -295,11 +305,11 @@ func (a *Agent) setupNetwork(ctx context.Context, ctrd *containerd.Daemon) error
 	}
 	if ctrd != nil {
 		dir := Dir(a.cfg.DataDir)
-		if err := writeCNIConfig(ctrd.Layout().CNIConfDir(), cidr, filepath.Join(dir, "cni-ipam")); err != nil {
+		if err := writeCNIConfig(ctrd.Layout().CNIConfDir(), cidr, filepath.Join(dir, "cni-ipam"), a.podMTU()); err != nil {
 			return fmt.Errorf("pod network: %w", err)
 		}
 	}
-	a.log.Info("pod network configured", "podCIDR", cidr)
+	a.log.Info("pod network configured", "podCIDR", cidr, "overlay", a.cfg.OverlayMode)
 	a.setNotReady("")
 	return nil
 }

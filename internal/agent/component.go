@@ -7,6 +7,7 @@ import (
 
 	"github.com/skiff-io/skiff/internal/agent/certs"
 	"github.com/skiff-io/skiff/internal/agent/node"
+	"github.com/skiff-io/skiff/internal/agent/overlay"
 	"github.com/skiff-io/skiff/internal/server"
 )
 
@@ -20,6 +21,9 @@ type Options struct {
 	ServiceCIDR     string
 	ClusterDNS      []string
 	ClusterDomain   string
+	// OverlayMode is the --flannel-backend: how this node reaches the
+	// other nodes' pod CIDRs (empty: overlay.ModeVXLAN).
+	OverlayMode overlay.Mode
 }
 
 // servingCertValidity is how long the agent's serving certificate lasts;
@@ -55,7 +59,7 @@ func Component(opts Options) server.Component {
 		a, err := New(Config{
 			DataDir: env.DataDir, NodeName: name, NodeIP: ip, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
 			ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, ClusterDNS: opts.ClusterDNS, ClusterDomain: opts.ClusterDomain,
-			RestConfig: rc, CAPEM: env.CAPEM, ServingCertPEM: cert, ServingKeyPEM: key, Logger: env.Logger,
+			OverlayMode: opts.OverlayMode, RestConfig: rc, CAPEM: env.CAPEM, ServingCertPEM: cert, ServingKeyPEM: key, Logger: env.Logger,
 		})
 		if err != nil {
 			return err

@@ -25,21 +25,28 @@ func bridgeName(podCIDR string) string {
 
 // cniConfig is the pod network: a bridge with host-local addresses from
 // the node's pod CIDR (the bridge is the pods' gateway, so the host
-// reaches every pod), plus portmap for hostPort.
-func cniConfig(podCIDR, ipamDir string) ([]byte, error) {
+// reaches every pod), plus portmap for hostPort. mtu (when positive) is
+// the MTU of the bridge and the pods' interfaces, small enough for the
+// overlay's encapsulation (see podNetworkMTU); pods created before it
+// changed keep theirs until they are re-created.
+func cniConfig(podCIDR, ipamDir string, mtu int) ([]byte, error) {
+	bridge := map[string]any{
+		"type": "bridge", "bridge": bridgeName(podCIDR), "isGateway": true, "ipMasq": false, "hairpinMode": true,
+		"ipam": map[string]any{
+			"type":    "host-local",
+			"ranges":  [][]map[string]string{{{"subnet": podCIDR}}},
+			"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
+			"dataDir": ipamDir,
+		},
+	}
+	if mtu > 0 {
+		bridge["mtu"] = mtu
+	}
 	conf := map[string]any{
 		"cniVersion": "1.0.0",
 		"name":       "skiff",
 		"plugins": []any{
-			map[string]any{
-				"type": "bridge", "bridge": bridgeName(podCIDR), "isGateway": true, "ipMasq": false, "hairpinMode": true,
-				"ipam": map[string]any{
-					"type":    "host-local",
-					"ranges":  [][]map[string]string{{{"subnet": podCIDR}}},
-					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
-					"dataDir": ipamDir,
-				},
-			},
+			bridge,
 			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
 		},
 	}
@@ -48,9 +55,10 @@ func cniConfig(podCIDR, ipamDir string) ([]byte, error) {
 
 // writeCNIConfig installs the pod network configuration, which the
 // runtime picks up on its own. It changes the file only when the
-// configuration differs.
-func writeCNIConfig(confDir, podCIDR, ipamDir string) error {
-	data, err := cniConfig(podCIDR, ipamDir)
+// configuration differs; it runs at every start, so a node's file always
+// has the current MTU.
+func writeCNIConfig(confDir, podCIDR, ipamDir string, mtu int) error {
+	data, err := cniConfig(podCIDR, ipamDir, mtu)
 	if err != nil {
 		return err
 	}

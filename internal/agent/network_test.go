@@ -9,7 +9,7 @@ import (
 
 func TestCNIConfig(t *testing.T) {
 	dir := t.TempDir()
-	if err := writeCNIConfig(dir, "10.42.3.0/24", "/data/ipam"); err != nil {
+	if err := writeCNIConfig(dir, "10.42.3.0/24", "/data/ipam", 1450); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "10-skiff.conflist"))
@@ -21,6 +21,7 @@ func TestCNIConfig(t *testing.T) {
 		Plugins []struct {
 			Type   string `json:"type"`
 			Bridge string `json:"bridge"`
+			MTU    int    `json:"mtu"`
 			IPAM   struct {
 				Type    string                `json:"type"`
 				Ranges  [][]map[string]string `json:"ranges"`
@@ -34,18 +35,36 @@ func TestCNIConfig(t *testing.T) {
 	if len(conf.Plugins) != 2 || conf.Plugins[0].Type != "bridge" || conf.Plugins[0].Bridge != "skf0a2a030018" || conf.Plugins[1].Type != "portmap" {
 		t.Fatalf("plugins = %+v", conf.Plugins)
 	}
+	if conf.Plugins[0].MTU != 1450 {
+		t.Fatalf("bridge mtu = %d, want 1450", conf.Plugins[0].MTU)
+	}
 	ipam := conf.Plugins[0].IPAM
 	if ipam.Type != "host-local" || ipam.Ranges[0][0]["subnet"] != "10.42.3.0/24" || ipam.DataDir != "/data/ipam" {
 		t.Fatalf("ipam = %+v", ipam)
 	}
 	st, _ := os.Stat(filepath.Join(dir, "10-skiff.conflist"))
 	// Writing the same configuration again leaves the file alone.
-	if err := writeCNIConfig(dir, "10.42.3.0/24", "/data/ipam"); err != nil {
+	if err := writeCNIConfig(dir, "10.42.3.0/24", "/data/ipam", 1450); err != nil {
 		t.Fatal(err)
 	}
 	st2, _ := os.Stat(filepath.Join(dir, "10-skiff.conflist"))
 	if !st.ModTime().Equal(st2.ModTime()) {
 		t.Fatal("unchanged configuration was rewritten")
+	}
+	// A node restarted with another MTU (a new uplink, another backend)
+	// gets the new value.
+	if err := writeCNIConfig(dir, "10.42.3.0/24", "/data/ipam", 1500); err != nil {
+		t.Fatal(err)
+	}
+	data, err = os.ReadFile(filepath.Join(dir, "10-skiff.conflist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &conf); err != nil {
+		t.Fatal(err)
+	}
+	if conf.Plugins[0].MTU != 1500 {
+		t.Fatalf("rewritten bridge mtu = %d, want 1500", conf.Plugins[0].MTU)
 	}
 }
 

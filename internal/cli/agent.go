@@ -87,7 +87,7 @@ func newAgentCommand() *cobra.Command {
 			}
 			a, err := agent.New(agent.Config{
 				DataDir: dataDir, NodeName: opts.NodeName, NodeIP: opts.NodeIP, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
-				ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, RestConfig: rc,
+				ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, OverlayMode: opts.OverlayMode, RestConfig: rc,
 				ClusterDNS: []string{dnsIP.String()}, ClusterDomain: clusterDomain,
 				CAPEM: certs.CAPEM(), ServingCertificate: certs.GetCertificate, Logger: log,
 			})

@@ -134,6 +134,8 @@ func addAgentFlags(f *pflag.FlagSet, o *agent.Options) {
 	f.StringVar(&o.NodeIP, "node-ip", "", "InternalIP of this machine's Node (default: the first global IPv4 address)")
 	f.IntVar(&o.Port, "agent-port", agent.DefaultPort, "HTTPS port of the node agent's API (logs, exec, port-forward, stats)")
 	f.StringVar(&o.RuntimeEndpoint, "container-runtime-endpoint", "", "existing CRI runtime socket (default: run containerd under <data-dir>/agent/containerd)")
+	f.Var(agent.OverlayModeFlag(&o.OverlayMode), "flannel-backend",
+		"how pods reach pods on other nodes: vxlan (an overlay over UDP 8472), host-gw (routes via the nodes' addresses; needs one L2 segment) or none (routed by the administrator)")
 }
 
 // newLogger is the text logger on stderr at the --log-level given.

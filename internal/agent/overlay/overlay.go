@@ -26,17 +26,24 @@ const (
 	// ModeHostGW routes each peer's pod CIDR via the peer's address; it
 	// needs every node on one L2 segment but has no encapsulation cost.
 	ModeHostGW Mode = "host-gw"
+	// ModeNone leaves the routing of the other nodes' pod CIDRs to the
+	// administrator: Plan returns an empty state and nodes publish
+	// nothing.
+	ModeNone Mode = "none"
 )
 
-// ParseMode accepts "vxlan" (also the empty string) and "host-gw".
+// ParseMode accepts "vxlan" (also the empty string), "host-gw" and
+// "none".
 func ParseMode(s string) (Mode, error) {
 	switch Mode(s) {
 	case "", ModeVXLAN:
 		return ModeVXLAN, nil
 	case ModeHostGW:
 		return ModeHostGW, nil
+	case ModeNone:
+		return ModeNone, nil
 	}
-	return "", fmt.Errorf("unknown overlay mode %q (want %q or %q)", s, ModeVXLAN, ModeHostGW)
+	return "", fmt.Errorf("unknown overlay mode %q (want %q, %q or %q)", s, ModeVXLAN, ModeHostGW, ModeNone)
 }
 
 // Fixed parameters of the VXLAN overlay. Port 8472 is the Linux kernel's
@@ -55,13 +62,13 @@ const (
 
 // PodMTU is the MTU pod interfaces must use so that their packets fit
 // the uplink once the overlay has wrapped them: the uplink MTU less the
-// VXLAN overhead in vxlan mode, the uplink MTU itself in host-gw mode.
-// A non-positive uplink MTU counts as Ethernet's 1500.
+// VXLAN overhead in vxlan mode, the uplink MTU itself in host-gw and
+// none modes. A non-positive uplink MTU counts as Ethernet's 1500.
 func PodMTU(uplinkMTU int, mode Mode) int {
 	if uplinkMTU <= 0 {
 		uplinkMTU = 1500
 	}
-	if mode == ModeHostGW {
+	if mode == ModeHostGW || mode == ModeNone {
 		return uplinkMTU
 	}
 	return uplinkMTU - Overhead

@@ -22,10 +22,11 @@ import (
 // CIDR, are of another address family than self, overlap self's pod
 // CIDR, or (vxlan) lack a VTEP MAC are skipped, as is a second peer
 // claiming an already routed pod CIDR. Only IPv4 is supported. The
-// result is sorted, so equal inputs give equal plans.
+// result is sorted, so equal inputs give equal plans. ModeNone plans
+// nothing.
 func Plan(self NodeInfo, peers []NodeInfo, mode Mode) Desired {
 	d := Desired{Mode: mode}
-	if !self.InternalIP.IsValid() || !self.PodCIDR.IsValid() || !self.PodCIDR.Addr().Is4() {
+	if mode == ModeNone || !self.InternalIP.IsValid() || !self.PodCIDR.IsValid() || !self.PodCIDR.Addr().Is4() {
 		return d
 	}
 	selfCIDR := self.PodCIDR.Masked()

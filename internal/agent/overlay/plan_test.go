@@ -125,6 +125,16 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+func TestPlanNone(t *testing.T) {
+	self := NodeInfo{Name: "a", InternalIP: netip.MustParseAddr("198.18.0.1"), PodCIDR: netip.MustParsePrefix("10.97.1.0/24")}
+	peer := NodeInfo{Name: "b", InternalIP: netip.MustParseAddr("198.18.0.2"), PodCIDR: netip.MustParsePrefix("10.97.2.0/24"),
+		VTEPMAC: VTEPMAC(netip.MustParseAddr("198.18.0.2"))}
+	got := Plan(self, []NodeInfo{peer}, ModeNone)
+	if !reflect.DeepEqual(got, Desired{Mode: ModeNone}) {
+		t.Errorf("Plan(none) = %+v, want nothing", got)
+	}
+}
+
 func TestPodMTU(t *testing.T) {
 	tests := []struct {
 		uplink int
@@ -136,6 +146,7 @@ func TestPodMTU(t *testing.T) {
 		{1500, ModeHostGW, 1500},
 		{0, ModeVXLAN, 1450},
 		{-1, ModeHostGW, 1500},
+		{1500, ModeNone, 1500},
 	}
 	for _, tt := range tests {
 		if got := PodMTU(tt.uplink, tt.mode); got != tt.want {
@@ -153,7 +164,9 @@ func TestParseMode(t *testing.T) {
 		{"", ModeVXLAN, false},
 		{"vxlan", ModeVXLAN, false},
 		{"host-gw", ModeHostGW, false},
+		{"none", ModeNone, false},
 		{"hostgw", "", true},
+		{"udp", "", true},
 	}
 	for _, tt := range tests {
 		got, err := ParseMode(tt.in)
