@@ -183,18 +183,22 @@ func iptablesRefs(legacy, noflush bool) []reference {
 	return refs
 }
 
-// pureIPTables times the rule computation alone (no kernel): the state
-// from the objects, the rule set, the full restore text, and the rule set
-// plus restore text after one endpoint change.
+// pureIPTables times the rule computation alone (no kernel): from
+// scratch, the state from the objects, the rule set, the full restore
+// text, and the rule set plus restore text after one endpoint change;
+// then what the proxy does after one change, with its caches: the state
+// through state.Builder and the rules through iptables.Cache, plus Diff.
 func pureIPTables(p params) []pureResult {
 	c, err := newCluster(p.Services, p.Endpoints)
 	if err != nil {
 		return nil
 	}
-	var build, rules, full, change []time.Duration
+	cache := iptables.NewCache()
+	prev := cache.Rules(c.State())
+	var build, rules, full, change, cachedBuild, cachedChange []time.Duration
 	for k := range p.PureRounds {
 		start := time.Now()
-		st := c.State()
+		st := c.FreshState()
 		build = append(build, time.Since(start))
 		start = time.Now()
 		before := iptables.Rules(st)
@@ -203,32 +207,56 @@ func pureIPTables(p params) []pureResult {
 		_ = iptables.Diff(iptables.Ruleset{}, before)
 		full = append(full, time.Since(start))
 		c.changeEndpoint(k, p.PureRounds)
-		st = c.State()
+		st = c.FreshState()
 		start = time.Now()
 		_ = iptables.Diff(before, iptables.Rules(st))
 		change = append(change, time.Since(start))
+
+		start = time.Now()
+		st = c.State()
+		cachedBuild = append(cachedBuild, time.Since(start))
+		start = time.Now()
+		next := cache.Rules(st)
+		_ = iptables.Diff(prev, next)
+		cachedChange = append(cachedChange, time.Since(start))
+		prev = next
 	}
 	return []pureResult{
-		{"state.Build (objects -> state)", build},
-		{"iptables.Rules (state -> rule set)", rules},
+		{"state.Build (objects -> state, from scratch)", build},
+		{"iptables.Rules (state -> rule set, from scratch)", rules},
 		{"iptables.Diff (full restore text)", full},
-		{"iptables Rules+Diff after one change", change},
+		{"iptables Rules+Diff after one change, from scratch", change},
+		{"state.Builder after one change (cached by resourceVersion)", cachedBuild},
+		{"iptables Cache.Rules+Diff after one change (as the Syncer does)", cachedChange},
 	}
 }
 
-// pureNFTables times nftables.Rules (the transaction is built inside the
-// Syncer and not exported).
+// pureNFTables times nftables.Rules from scratch and nftables.Cache.Rules
+// after one change (the transaction is built inside the Syncer and not
+// exported).
 func pureNFTables(p params) []pureResult {
 	c, err := newCluster(p.Services, p.Endpoints)
 	if err != nil {
 		return nil
 	}
-	st := c.State()
-	var rules []time.Duration
+	st := c.FreshState()
+	var rules, cached []time.Duration
 	for range p.PureRounds {
 		start := time.Now()
 		_ = nftables.Rules(st)
 		rules = append(rules, time.Since(start))
 	}
-	return []pureResult{{"nftables.Rules (state -> table content)", rules}}
+	cache := nftables.NewCache()
+	_ = cache.Rules(c.State())
+	for k := range p.PureRounds {
+		c.changeEndpoint(k, p.PureRounds)
+		st := c.State()
+		start := time.Now()
+		_ = cache.Rules(st)
+		cached = append(cached, time.Since(start))
+	}
+	return []pureResult{
+		{"nftables.Rules (state -> table content, from scratch)", rules},
+		{"nftables Cache.Rules after one change (as the Syncer does)", cached},
+	}
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/skiff-io/skiff/internal/proxy/state"
 )
@@ -32,6 +34,17 @@ func changedBase() netip.Addr  { return netip.MustParseAddr("10.44.0.0") }
 type cluster struct {
 	Services []*corev1.Service
 	Slices   []*discoveryv1.EndpointSlice
+	// builder derives the state as the proxy does: recomputing only the
+	// Services whose objects' resourceVersions changed.
+	builder state.Builder
+	// rv is the last resourceVersion handed out.
+	rv int
+}
+
+// nextRV is a fresh resourceVersion, as the API server gives every write.
+func (c *cluster) nextRV() string {
+	c.rv++
+	return strconv.Itoa(c.rv)
 }
 
 // newCluster builds n Services with eps ready endpoints each (n*eps must
@@ -45,13 +58,14 @@ func newCluster(n, eps int) (*cluster, error) {
 		name := fmt.Sprintf("svc-%05d", i)
 		ip := addr(serviceBase(), i+1)
 		c.Services = append(c.Services, &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: name},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: name, UID: types.UID("uid-" + name), ResourceVersion: c.nextRV()},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: ip, ClusterIPs: []string{ip},
 				Ports: []corev1.ServicePort{{Name: "http", Protocol: corev1.ProtocolTCP, Port: 80}}},
 		})
 		portName, proto, port := "http", corev1.ProtocolTCP, int32(8080)
 		s := &discoveryv1.EndpointSlice{
-			ObjectMeta:  metav1.ObjectMeta{Namespace: "bench", Name: name + "-abcde", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "bench", Name: name + "-abcde", ResourceVersion: c.nextRV(),
+				Labels: map[string]string{discoveryv1.LabelServiceName: name}},
 			AddressType: discoveryv1.AddressTypeIPv4,
 			Ports:       []discoveryv1.EndpointPort{{Name: &portName, Protocol: &proto, Port: &port}},
 		}
@@ -66,8 +80,14 @@ func newCluster(n, eps int) (*cluster, error) {
 }
 
 // State derives the proxy state from the objects with the proxy's own
-// builder, as the proxy does before every sync.
+// caching builder, as the proxy does before every sync: only the
+// Services whose objects changed since the last call are recomputed.
 func (c *cluster) State() *state.State {
+	return &state.State{NodeName: benchNode, ClusterCIDR: "10.42.0.0/16", Services: c.builder.Build(c.Services, c.Slices)}
+}
+
+// FreshState derives the proxy state from scratch with state.Build.
+func (c *cluster) FreshState() *state.State {
 	return &state.State{NodeName: benchNode, ClusterCIDR: "10.42.0.0/16", Services: state.Build(c.Services, c.Slices)}
 }
 
@@ -78,4 +98,5 @@ func (c *cluster) changeEndpoint(k, changes int) {
 	i := (len(c.Slices)*k/max(changes, 1) + len(c.Slices)/(2*max(changes, 1))) % len(c.Slices)
 	s := c.Slices[i]
 	s.Endpoints[k%len(s.Endpoints)].Addresses = []string{addr(changedBase(), k+1)}
+	s.ResourceVersion = c.nextRV()
 }

@@ -118,8 +118,8 @@ func run(o options) error {
 		Machine: fmt.Sprintf("%d CPUs (GOMAXPROCS %d), %s/%s, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version()),
 		Tools:   toolVersions(tools),
 		Setup: fmt.Sprintf("ClusterIP Services (one TCP port, one EndpointSlice each) x %d ready endpoints on other nodes, "+
-			"state from the objects by state.Build, Syncer in a fresh netns per backend (tools run via setns); "+
-			"%d changes = one endpoint address replaced, state rebuilt, Sync; raw load = the Syncer's full text "+
+			"state from the objects by state.Builder (cached per Service by resourceVersion), Syncer in a fresh netns per backend (tools run via setns); "+
+			"%d changes = one endpoint address replaced (slice resourceVersion bumped), state rebuilt, Sync (rules cached per Service port); raw load = the Syncer's full text "+
 			"loaded by the tool alone into another fresh netns (iptables-restore without --noflush, nft -f); "+
 			"tool times below are the iptables-restore / nft processes as run by the Syncer; total run %s",
 			o.Endpoints, o.Changes, time.Since(start).Round(time.Second)),

@@ -167,7 +167,7 @@ func writeReport(w io.Writer, h reportHeader, results []backendResult) error {
 		if r.Err != "" {
 			fmt.Fprintf(&b, "  FAILED: %s\n", r.Err)
 		}
-		fmt.Fprintf(&b, "  state.Build before the full sync: %s; full sync wrote %d %s (%d bytes of text)\n",
+		fmt.Fprintf(&b, "  state before the full sync (state.Builder, empty cache): %s; full sync wrote %d %s (%d bytes of text)\n",
 			ms(r.Build), r.FullSize, sizeUnit(r.Name), r.FullTextBytes)
 		fmt.Fprintf(&b, "  full sync: %s, of which the tool's load %s (%s); the rest is %s\n",
 			ms(r.Full), ms(r.FullTool), ratio(r.FullTool, r.Full), fullRest(r.Name))
@@ -176,7 +176,7 @@ func writeReport(w io.Writer, h reportHeader, results []backendResult) error {
 		}
 		fmt.Fprintf(&b, "  changes (Syncer.Sync only): %s\n", joinDurations(r.Changes))
 		fmt.Fprintf(&b, "  of which the tool's load: %s\n", joinDurations(r.ChangeTools))
-		fmt.Fprintf(&b, "  state.Build before each change: %s\n", joinDurations(r.ChangeBuilds))
+		fmt.Fprintf(&b, "  state.Builder before each change (recomputes the changed Service only): %s\n", joinDurations(r.ChangeBuilds))
 		fmt.Fprintf(&b, "  written per change (%s): %v\n", sizeUnit(r.Name), r.ChangeSizes)
 		for _, p := range r.Pure {
 			s := summarize(p.Times)

@@ -106,7 +106,10 @@ type Proxy struct {
 	services listersv1.ServiceLister
 	slices   discoverylisters.EndpointSliceLister
 	syncer   backend
-	kick     chan struct{}
+	// builder keeps each Service's ports between syncs, keyed by the
+	// resourceVersions of the Service and its EndpointSlices.
+	builder state.Builder
+	kick    chan struct{}
 }
 
 // New checks cfg and sets the proxy up; Run starts it.
@@ -198,6 +201,6 @@ func (p *Proxy) state() (*state.State, error) {
 	}
 	return &state.State{
 		NodeName: p.cfg.NodeName, ClusterCIDR: p.cfg.ClusterCIDR, NodePortIPs: p.cfg.NodeIPs,
-		Services: state.Build(selectServices(svcs), selectSlices(slices)),
+		Services: p.builder.Build(selectServices(svcs), selectSlices(slices)),
 	}, nil
 }

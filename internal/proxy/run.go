@@ -115,6 +115,8 @@ func (p *Proxy) loop(ctx context.Context) {
 		}
 		last = time.Now()
 		if time.Since(lastFull) >= p.cfg.FullSyncInterval {
+			// Everything is recomputed from the objects and rewritten.
+			p.builder.Reset()
 			p.syncer.ForceFull()
 			lastFull = time.Now()
 		}

@@ -60,3 +60,20 @@ func BenchmarkKernelSync10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCachedRules10k is BenchmarkRules10k through a Cache: after one
+// endpoint change only that Service port's rules are recomputed.
+func BenchmarkCachedRules10k(b *testing.B) {
+	c := NewCache()
+	s := bigState(10000, 5)
+	prev := c.Rules(s)
+	b.ResetTimer()
+	for i := range b.N {
+		s.Services[i%10000].Endpoints[i%5].IP = fmt.Sprintf("10.44.%d.%d", i/250%256, i%250+1)
+		next := c.Rules(s)
+		if d := Diff(prev, next); len(d) == 0 || len(d) > 4000 {
+			b.Fatalf("diff is %d bytes", len(d))
+		}
+		prev = next
+	}
+}

@@ -47,7 +47,8 @@ func Jumps() []Jump {
 	}
 }
 
-// ruleWriter accumulates the rule set.
+// ruleWriter accumulates rules: a whole rule set, or one Service port's
+// part of it (a fragment).
 type ruleWriter struct {
 	rs Ruleset
 }
@@ -67,7 +68,11 @@ func comment(c string) string { return `-m comment --comment "` + c + `"` }
 // Rules computes the whole rule set for st. It is a pure function: the
 // same state always yields the same rules, in the same order.
 func Rules(st *state.State) Ruleset {
-	w := &ruleWriter{rs: Ruleset{TableNAT: {}, TableFilter: {}}}
+	return NewCache().rules(st, false)
+}
+
+// header starts a rule set: the fixed chains and their fixed rules.
+func header(w *ruleWriter) {
 	for _, c := range []string{ChainServices, ChainNodePorts, ChainPostrouting, ChainMarkMasq} {
 		w.chain(TableNAT, c)
 	}
@@ -81,11 +86,10 @@ func Rules(st *state.State) Ruleset {
 	w.add(TableFilter, ChainForward, "-m conntrack --ctstate INVALID -j DROP")
 	w.add(TableFilter, ChainForward, comment("skiff forwarding rules"), "-m mark --mark", MasqMark+"/"+MasqMark, "-j ACCEPT")
 	w.add(TableFilter, ChainForward, comment("skiff forwarding conntrack rule"), "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+}
 
-	for i := range st.Services {
-		w.servicePort(st, &st.Services[i])
-	}
-
+// trailer ends a rule set, after every Service port.
+func trailer(w *ruleWriter, st *state.State) {
 	// NodePorts last, so that a ClusterIP or external IP that happens to
 	// be local is handled as such first.
 	const npComment = "skiff service nodeports; NOTE: this must be the last rule in this chain"
@@ -95,7 +99,6 @@ func Rules(st *state.State) Ruleset {
 	for _, ip := range st.NodePortIPs {
 		w.add(TableNAT, ChainServices, comment(npComment), "-d", ip+"/32", "-j", ChainNodePorts)
 	}
-	return w.rs
 }
 
 // match is "-p proto -m proto --dport port".

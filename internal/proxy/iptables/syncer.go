@@ -16,6 +16,9 @@ type Syncer struct {
 	// applied is the rule set last applied successfully; nil forces a
 	// full sync (at start and after a failure).
 	applied Ruleset
+	// cache keeps each Service port's rules between syncs, so that a
+	// sync recomputes only what changed.
+	cache *Cache
 }
 
 // NewSyncer returns a Syncer that runs the iptables tools with exec.
@@ -26,17 +29,20 @@ func NewSyncer(exec Executor, log *slog.Logger) *Syncer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Syncer{exec: exec, log: log}
+	return &Syncer{exec: exec, log: log, cache: NewCache()}
 }
 
-// ForceFull makes the next Sync rewrite every chain and re-check the
-// jumps from the built-in chains.
-func (s *Syncer) ForceFull() { s.applied = nil }
+// ForceFull makes the next Sync recompute and rewrite every chain and
+// re-check the jumps from the built-in chains.
+func (s *Syncer) ForceFull() {
+	s.applied = nil
+	s.cache.Reset()
+}
 
 // Sync programs st. It returns the number of bytes written to
 // iptables-restore (0 when nothing changed).
 func (s *Syncer) Sync(ctx context.Context, st *state.State) (int, error) {
-	desired := Rules(st)
+	desired := s.cache.Rules(st)
 	full := s.applied == nil
 	applied := s.applied
 	if full {

@@ -74,7 +74,13 @@ func proto(sp *state.ServicePort) string { return strings.ToLower(string(sp.Prot
 
 // Rules computes the table content for st; a pure function.
 func Rules(st *state.State) *Desired {
-	d := &Desired{Chains: map[string][]string{}, Maps: map[string]map[string]string{
+	return NewCache().rules(st, false)
+}
+
+// newDesired is the table content without any Service port: the fixed
+// chains and empty maps, sized for about chains chains.
+func newDesired(st *state.State, chains int) *Desired {
+	d := &Desired{Chains: make(map[string][]string, chains), Maps: map[string]map[string]string{
 		mapServiceIPs: {}, mapServiceNodePorts: {}, mapNoEndpointServices: {}, mapNoEndpointNodePort: {},
 	}, AffinitySets: map[string]int32{}}
 	local := "fib daddr type local ip daddr != 127.0.0.0/8"
@@ -94,9 +100,6 @@ func Rules(st *state.State) *Desired {
 	d.Chains[chainReject] = []string{"reject"}
 	d.Chains[chainServiceCheck] = []string{"ip daddr . meta l4proto . th dport vmap @" + mapNoEndpointServices}
 	d.Chains[chainNodePortsCheck] = []string{local + " meta l4proto . th dport vmap @" + mapNoEndpointNodePort}
-	for i := range st.Services {
-		d.servicePort(st, &st.Services[i])
-	}
 	return d
 }
 

@@ -231,6 +231,26 @@ func BenchmarkRules10k(b *testing.B) {
 	}
 }
 
+// BenchmarkCachedRules10k is BenchmarkRules10k through a Cache, one
+// endpoint changed per iteration, with the partial transaction built.
+func BenchmarkCachedRules10k(b *testing.B) {
+	c := NewCache()
+	s := bigState(10000, 5)
+	prev := c.Rules(s)
+	fake := knftables.NewFake(knftables.IPv4Family, TableName)
+	b.ResetTimer()
+	for i := range b.N {
+		s.Services[i%10000].Endpoints[i%5].IP = fmt.Sprintf("10.44.%d.%d", i/250%256, i%250+1)
+		next := c.Rules(s)
+		tx := fake.NewTransaction()
+		partial(tx, prev, next)
+		if n := tx.NumOperations(); n == 0 || n > 30 {
+			b.Fatalf("%d operations", n)
+		}
+		prev = next
+	}
+}
+
 func TestIntact(t *testing.T) {
 	fake := knftables.NewFake(knftables.IPv4Family, TableName)
 	s := NewWithInterface(fake)

@@ -50,6 +50,9 @@ func mapTypes() map[string]string {
 type Syncer struct {
 	nft     knftables.Interface
 	applied *Desired // nil: the next sync is full
+	// cache keeps each Service port's part of the table between syncs,
+	// so that a sync recomputes only what changed.
+	cache *Cache
 }
 
 // New returns a Syncer for table TableName in family ip of the current
@@ -63,14 +66,17 @@ func New() (*Syncer, error) {
 }
 
 // NewWithInterface returns a Syncer using nft (a knftables.Fake in tests).
-func NewWithInterface(nft knftables.Interface) *Syncer { return &Syncer{nft: nft} }
+func NewWithInterface(nft knftables.Interface) *Syncer { return &Syncer{nft: nft, cache: NewCache()} }
 
-// ForceFull makes the next Sync rebuild the whole table.
-func (s *Syncer) ForceFull() { s.applied = nil }
+// ForceFull makes the next Sync recompute and rebuild the whole table.
+func (s *Syncer) ForceFull() {
+	s.applied = nil
+	s.cache.Reset()
+}
 
 // Sync programs st and returns the number of operations it ran.
 func (s *Syncer) Sync(ctx context.Context, st *state.State) (int, error) {
-	want := Rules(st)
+	want := s.cache.Rules(st)
 	tx := s.nft.NewTransaction()
 	if s.applied == nil {
 		if err := s.full(ctx, tx, want); err != nil {
@@ -131,16 +137,18 @@ func (s *Syncer) full(ctx context.Context, tx *knftables.Transaction, want *Desi
 
 // partial turns old into want: new and changed chains are flushed and
 // refilled, map elements updated one by one, then vanished chains and
-// sets deleted once nothing refers to them.
+// sets deleted once nothing refers to them. Only what differs is sorted
+// (into a stable order of operations), so that a small change to a large
+// table costs little.
 func partial(tx *knftables.Transaction, old, want *Desired) {
 	addSets(tx, want, old)
-	var changed, gone []string
-	for _, c := range sortedKeys(want.Chains) {
-		if rules, ok := old.Chains[c]; !ok || !slices.Equal(rules, want.Chains[c]) {
-			changed = append(changed, c)
-			tx.Add(&knftables.Chain{Name: c})
-			tx.Flush(&knftables.Chain{Name: c})
-		}
+	changed := sortedWhere(want.Chains, func(c string, rules []string) bool {
+		old, ok := old.Chains[c]
+		return !ok || !slices.Equal(old, rules)
+	})
+	for _, c := range changed {
+		tx.Add(&knftables.Chain{Name: c})
+		tx.Flush(&knftables.Chain{Name: c})
 	}
 	for _, c := range changed {
 		for _, r := range want.Chains[c] {
@@ -148,45 +156,65 @@ func partial(tx *knftables.Transaction, old, want *Desired) {
 		}
 	}
 	for _, m := range sortedKeys(want.Maps) {
-		for _, k := range sortedKeys(old.Maps[m]) {
-			if v, ok := want.Maps[m][k]; !ok || v != old.Maps[m][k] {
-				tx.Delete(element(m, k, old.Maps[m][k]))
-			}
+		stale := sortedWhere(old.Maps[m], func(k, v string) bool {
+			w, ok := want.Maps[m][k]
+			return !ok || w != v
+		})
+		for _, k := range stale {
+			tx.Delete(element(m, k, old.Maps[m][k]))
 		}
-		for _, k := range sortedKeys(want.Maps[m]) {
-			if v, ok := old.Maps[m][k]; !ok || v != want.Maps[m][k] {
-				tx.Add(element(m, k, want.Maps[m][k]))
-			}
+		fresh := sortedWhere(want.Maps[m], func(k, v string) bool {
+			o, ok := old.Maps[m][k]
+			return !ok || o != v
+		})
+		for _, k := range fresh {
+			tx.Add(element(m, k, want.Maps[m][k]))
 		}
 	}
-	for _, c := range sortedKeys(old.Chains) {
-		if _, ok := want.Chains[c]; !ok {
-			gone = append(gone, c)
-			tx.Flush(&knftables.Chain{Name: c})
-		}
+	gone := sortedWhere(old.Chains, func(c string, _ []string) bool {
+		_, ok := want.Chains[c]
+		return !ok
+	})
+	for _, c := range gone {
+		tx.Flush(&knftables.Chain{Name: c})
 	}
 	for _, c := range gone {
 		tx.Delete(&knftables.Chain{Name: c})
 	}
-	for _, set := range sortedKeys(old.AffinitySets) {
-		if _, ok := want.AffinitySets[set]; !ok {
-			tx.Delete(&knftables.Set{Name: set})
-		}
+	for _, set := range sortedWhere(old.AffinitySets, func(set string, _ int32) bool {
+		_, ok := want.AffinitySets[set]
+		return !ok
+	}) {
+		tx.Delete(&knftables.Set{Name: set})
 	}
 }
 
 // addSets adds the affinity sets of want missing from old (all if old is
 // nil).
 func addSets(tx *knftables.Transaction, want, old *Desired) {
-	for _, set := range sortedKeys(want.AffinitySets) {
-		if old != nil {
-			if _, ok := old.AffinitySets[set]; ok {
-				continue
-			}
+	missing := sortedWhere(want.AffinitySets, func(set string, _ int32) bool {
+		if old == nil {
+			return true
 		}
+		_, ok := old.AffinitySets[set]
+		return !ok
+	})
+	for _, set := range missing {
 		timeout := time.Duration(want.AffinitySets[set]) * time.Second
 		tx.Add(&knftables.Set{Name: set, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: &timeout})
 	}
+}
+
+// sortedWhere is the sorted keys of m whose entries satisfy keep.
+func sortedWhere[V any](m map[string]V, keep func(string, V) bool) []string {
+	var keys []string
+	for k, v := range m {
+		if keep(k, v) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func element(m, key, value string) *knftables.Element {

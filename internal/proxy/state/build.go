@@ -12,18 +12,7 @@ import (
 // EndpointSlices (IPv4 only). Headless and ExternalName Services, and
 // Services without an IPv4 cluster IP, are left out.
 func Build(services []*corev1.Service, slices []*discoveryv1.EndpointSlice) []ServicePort {
-	bySvc := map[string][]*discoveryv1.EndpointSlice{}
-	for _, s := range slices {
-		if s.AddressType != discoveryv1.AddressTypeIPv4 {
-			continue
-		}
-		name := s.Labels[discoveryv1.LabelServiceName]
-		if name == "" {
-			continue
-		}
-		key := s.Namespace + "/" + name
-		bySvc[key] = append(bySvc[key], s)
-	}
+	bySvc := groupSlices(slices)
 	var out []ServicePort
 	for _, svc := range services {
 		out = append(out, servicePorts(svc, bySvc[svc.Namespace+"/"+svc.Name])...)
@@ -36,6 +25,30 @@ func Build(services []*corev1.Service, slices []*discoveryv1.EndpointSlice) []Se
 	}
 	sort.Sort(byName{out, keys})
 	return out
+}
+
+// groupSlices groups the IPv4 slices by "namespace/service", each group
+// sorted by slice name so that the result does not depend on the order
+// the slices were listed in.
+func groupSlices(slices []*discoveryv1.EndpointSlice) map[string][]*discoveryv1.EndpointSlice {
+	bySvc := map[string][]*discoveryv1.EndpointSlice{}
+	for _, s := range slices {
+		if s.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		name := s.Labels[discoveryv1.LabelServiceName]
+		if name == "" {
+			continue
+		}
+		key := s.Namespace + "/" + name
+		bySvc[key] = append(bySvc[key], s)
+	}
+	for _, group := range bySvc {
+		if len(group) > 1 {
+			sort.Slice(group, func(i, j int) bool { return group[i].Name < group[j].Name })
+		}
+	}
+	return bySvc
 }
 
 // byName sorts Service ports by String() then protocol; keys[i] is
