@@ -29,6 +29,14 @@ const killWaitDeadline = 10 * time.Second
 // the deleted pods and containerd stops with the server.
 func removeNodeLeftovers(t testing.TB, dataDir string) {
 	t.Helper()
+	removeAgentLeftovers(t, dataDir)
+	removeNodeNetwork(t)
+}
+
+// removeAgentLeftovers is removeNodeLeftovers without the host network
+// part: the processes and mounts of one agent's data dir.
+func removeAgentLeftovers(t testing.TB, dataDir string) {
+	t.Helper()
 	var killed []string
 	// The containers first: their init processes are in pid namespaces
 	// of their own, so killing one ends every process of its container.
@@ -70,7 +78,6 @@ func removeNodeLeftovers(t testing.TB, dataDir string) {
 		t.Logf("left behind after the server stopped, removed now:\nkilled: %s\nunmounted: %s",
 			strings.Join(killed, "\n  "), strings.Join(unmounted, "\n  "))
 	}
-	removeNodeNetwork(t)
 }
 
 // removeNodeNetwork deletes what the agent set up on the host for the
@@ -107,11 +114,17 @@ func removeNodeNetwork(t testing.TB) {
 // plugins' /run/netns/cni-…) holding an address of the suite's cluster
 // CIDR: pod sandboxes of this suite that were not torn down.
 func podNetworkNamespaces() []string {
+	return netnsWithAddressIn(netip.MustParsePrefix(nodeClusterCIDR))
+}
+
+// netnsWithAddressIn returns the named network namespaces holding an
+// address within cidr.
+func netnsWithAddressIn(cidr netip.Prefix) []string {
 	entries, _ := os.ReadDir("/run/netns")
 	var names []string
 	for _, e := range entries {
 		out, err := exec.Command("ip", "-n", e.Name(), "-o", "-4", "addr", "show").Output()
-		if err == nil && len(linksWithAddressIn(string(out), netip.MustParsePrefix(nodeClusterCIDR))) > 0 {
+		if err == nil && len(linksWithAddressIn(string(out), cidr)) > 0 {
 			names = append(names, e.Name())
 		}
 	}
