@@ -26,12 +26,36 @@ func FetchCA(ctx context.Context, server string, token Token) ([]byte, error) {
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}}} //nolint:gosec // checked against the token below
 	caPEM, err := get(ctx, insecure, server+CACertsPath)
 	if err != nil {
-		return nil, fmt.Errorf("join: fetching the cluster CA: %w", err)
+		return nil, fmt.Errorf("join: fetching the cluster CA: %w: %w", errUnreachable, err)
 	}
 	if err := checkCA(caPEM, token); err != nil {
 		return nil, err
 	}
 	return caPEM, nil
+}
+
+// errUnreachable marks failures to reach the server, which are worth
+// retrying (it may be starting, or the network not up yet), unlike a CA
+// that does not match the token.
+var errUnreachable = errors.New("server not reachable")
+
+// fetchCARetrying is FetchCA retried with back-off (1 s doubling to 30 s)
+// while the server cannot be reached, until ctx ends.
+func fetchCARetrying(ctx context.Context, server string, token Token, log *slog.Logger) ([]byte, error) {
+	delay := time.Second
+	for {
+		caPEM, err := FetchCA(ctx, server, token)
+		if err == nil || !errors.Is(err, errUnreachable) {
+			return caPEM, err
+		}
+		log.Warn("cannot reach the server to join; retrying", "server", server, "in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
 }
 
 // checkCA verifies that caPEM is the CA the token names and holds a
@@ -85,7 +109,11 @@ func Bootstrap(ctx context.Context, cfg BootstrapConfig) (*certs.Manager, error)
 	dir := PKIDir(cfg.Dir)
 	caPEM, err := os.ReadFile(filepath.Join(dir, certs.CAFile))
 	if err != nil || checkCA(caPEM, cfg.Token) != nil {
-		if caPEM, err = FetchCA(ctx, server, cfg.Token); err != nil {
+		log := cfg.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		if caPEM, err = fetchCARetrying(ctx, server, cfg.Token, log); err != nil {
 			return nil, err
 		}
 	}

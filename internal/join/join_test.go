@@ -10,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -156,4 +158,37 @@ func TestFetchCA(t *testing.T) {
 
 func insecureClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // test
+}
+
+// TestFetchCARetries: a server that is not answering yet is retried; a CA
+// that does not match the token is not.
+func TestFetchCARetries(t *testing.T) {
+	b := testBundle(t)
+	tok, err := EnsureToken(t.TempDir(), b.CAPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		CACertsHandler(b.CAPEM(), nil).ServeHTTP(w, r)
+	}))
+	srv.TLS = b.ServerTLSConfig()
+	srv.StartTLS()
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ca, err := fetchCARetrying(ctx, srv.URL, tok, slog.New(slog.DiscardHandler))
+	if err != nil || !bytes.Equal(ca, b.CAPEM()) || calls.Load() != 2 {
+		t.Fatalf("FetchCA after a failure = %q, %v (%d calls)", ca, err, calls.Load())
+	}
+	wrong := tok
+	wrong.CAHash = strings.Repeat("0", 64)
+	before := calls.Load()
+	if _, err := fetchCARetrying(ctx, srv.URL, wrong, slog.New(slog.DiscardHandler)); err == nil || calls.Load() != before+1 {
+		t.Fatalf("wrong CA: %v after %d calls, want one call and an error", err, calls.Load()-before)
+	}
 }
