@@ -211,9 +211,23 @@ func (s *Server) Run(ctx context.Context) error {
 		db.Close()
 		return err
 	}
-	if auditLog != nil {
-		run("audit-log", auditLog.Run)
-	}
+	// The audit log outlives the other goroutines, so that the requests
+	// answered while shutting down are still recorded.
+	auditCtx, stopAudit := context.WithCancel(context.Background())
+	auditDone := make(chan struct{})
+	defer func() {
+		stopAudit()
+		<-auditDone
+	}()
+	go func() {
+		defer close(auditDone)
+		if auditLog == nil {
+			return
+		}
+		if err := auditLog.Run(auditCtx); err != nil {
+			s.log.Error("audit log", "err", err)
+		}
+	}()
 	secretsCtrl := encryption.NewController(encryptionCfg, st.secrets, s.log)
 	fields := newFieldManager()
 	api, err := s.newAPIServer(store, fields, bundle, sec, map[string]http.Handler{
