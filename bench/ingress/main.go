@@ -130,9 +130,20 @@ func serveProxy(ctx context.Context, addr, backend string) error {
 	}
 	p := ingress.NewProxy(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	p.SetTable(table)
-	srv := &http.Server{Addr: addr, Handler: p}
-	go func() { <-ctx.Done(); srv.Close() }()
-	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+	// As the ingress controller serves plain HTTP: through the Front.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	front := ingress.NewFront(p, srv)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		front.Shutdown(sctx)
+	}()
+	if err := front.Serve(ln); err != http.ErrServerClosed {
 		return fmt.Errorf("proxy: %w", err)
 	}
 	return nil

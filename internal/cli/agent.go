@@ -3,11 +3,13 @@ package cli
 import (
 	"fmt"
 	"github.com/skiff-io/skiff/internal/dns"
+	"github.com/skiff-io/skiff/internal/ingress"
 	"github.com/skiff-io/skiff/internal/proxy"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +23,8 @@ import (
 func newAgentCommand() *cobra.Command {
 	var opts agent.Options
 	var serverURL, token, tokenFile, dataDir, logLevel, proxyMode, clusterDomain string
+	var ingressHTTPPort, ingressHTTPSPort int
+	var disableIngress bool
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --token TOKEN",
 		Short: "Run a node agent that joins a Skiff cluster (the token is in <data-dir>/token on the server)",
@@ -85,6 +89,19 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The node's ingress proxy (routes only: the server writes the
+			// Ingress statuses and creates the default IngressClass).
+			var in *ingress.Ingress
+			if !disableIngress {
+				httpAddr, err := agentIngressAddr(ingressHTTPPort, ingressHTTPSPort)
+				if err != nil {
+					return err
+				}
+				if in, err = ingress.New(ingress.Config{HTTPAddr: httpAddr, Client: client, SkipDefaultClass: true,
+					Logger: log}); err != nil {
+					return err
+				}
+			}
 			a, err := agent.New(agent.Config{
 				DataDir: dataDir, NodeName: opts.NodeName, NodeIP: opts.NodeIP, Port: opts.Port, RuntimeEndpoint: opts.RuntimeEndpoint,
 				ClusterCIDR: opts.ClusterCIDR, ServiceCIDR: opts.ServiceCIDR, OverlayMode: opts.OverlayMode, RestConfig: rc,
@@ -94,12 +111,15 @@ func newAgentCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// The agent, the Service proxy and certificate renewal run
-			// together; either of the first two failing stops all.
+			// The agent, the Service proxy, the ingress proxy and
+			// certificate renewal run together; any failing stops all.
 			g, ctx := errgroup.WithContext(cmd.Context())
 			g.Go(func() error { return a.Run(ctx) })
 			g.Go(func() error { return px.Run(ctx) })
 			g.Go(func() error { return certs.Run(ctx) })
+			if in != nil {
+				g.Go(func() error { return in.Run(ctx) })
+			}
 			return g.Wait()
 		},
 	}
@@ -114,5 +134,22 @@ func newAgentCommand() *cobra.Command {
 	f.StringVar(&proxyMode, "proxy-mode", "iptables", "how the Service proxy programs the kernel: iptables or nftables")
 	f.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.BoolVar(&disableIngress, "disable-ingress", false, "do not run the ingress proxy on this node")
+	f.IntVar(&ingressHTTPPort, "ingress-http-port", 80, "port the node's ingress proxy serves HTTP on")
+	f.IntVar(&ingressHTTPSPort, "ingress-https-port", 0,
+		"must be 0: a node's ingress proxy serves HTTP only (its node identity may not read TLS Secrets); HTTPS is served by the server")
 	return cmd
+}
+
+// agentIngressAddr is the listen address of a node agent's ingress proxy.
+// It serves plain HTTP only: HTTPS needs the Ingresses' TLS Secrets,
+// which the node authorizer does not let a node read.
+func agentIngressAddr(httpPort, httpsPort int) (string, error) {
+	if httpPort < 1 || httpPort > 65535 {
+		return "", fmt.Errorf("--ingress-http-port %d: not a port (1-65535)", httpPort)
+	}
+	if httpsPort != 0 {
+		return "", fmt.Errorf("--ingress-https-port %d: a node agent's ingress proxy serves HTTP only (TLS Secrets are not readable by a node); leave it 0 or use --disable-ingress", httpsPort)
+	}
+	return ":" + strconv.Itoa(httpPort), nil
 }

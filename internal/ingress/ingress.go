@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -32,9 +33,14 @@ const tableKey = "table"
 type Config struct {
 	// HTTPAddr and HTTPSAddr are the listen addresses (":80", ":443";
 	// "127.0.0.1:0" in tests). Empty turns that listener off.
+	// With HTTPSAddr empty no certificate is needed, so Secrets are not
+	// watched (a node agent's identity may not list them).
 	HTTPAddr, HTTPSAddr string
 	Client              kubernetes.Interface
 	Logger              *slog.Logger
+	// SkipDefaultClass leaves creating the default IngressClass to the
+	// server (a node agent's ingress proxy may not create it).
+	SkipDefaultClass bool
 }
 
 // Ingress is a running ingress controller with its proxy listeners.
@@ -45,6 +51,7 @@ type Ingress struct {
 	fallback  *tls.Certificate
 	certs     *CertCache // used by Reconcile only (one worker)
 	factory   informers.SharedInformerFactory
+	tlsOnly   informers.SharedInformerFactory // Secrets of type kubernetes.io/tls only
 	ctrl      *controller.Controller
 	ingresses networkinglisters.IngressLister
 	classes   networkinglisters.IngressClassLister
@@ -69,7 +76,8 @@ func New(cfg Config) (*Ingress, error) {
 		return nil, err
 	}
 	in := &Ingress{cfg: cfg, log: log, proxy: NewProxy(log), fallback: fallback, certs: NewCertCache(),
-		factory: informers.NewSharedInformerFactory(cfg.Client, 0)}
+		factory: informers.NewSharedInformerFactory(cfg.Client, 0),
+		tlsOnly: informers.NewSharedInformerFactoryWithOptions(cfg.Client, 0, informers.WithTweakListOptions(tlsSecretsOnly))}
 	in.ctrl, err = controller.New(controller.Config{Name: "ingress", Reconciler: in, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("ingress: %w", err)
@@ -79,26 +87,38 @@ func New(cfg Config) (*Ingress, error) {
 	core := in.factory.Core().V1()
 	disc := in.factory.Discovery().V1()
 	ingInf, classInf := net1.Ingresses(), net1.IngressClasses()
-	svcInf, sliceInf, secInf := core.Services(), disc.EndpointSlices(), core.Secrets()
+	svcInf, sliceInf, secInf := core.Services(), disc.EndpointSlices(), in.tlsOnly.Core().V1().Secrets()
 	for _, inf := range []cache.SharedIndexInformer{ingInf.Informer(), classInf.Informer(), svcInf.Informer(), sliceInf.Informer()} {
 		if err := in.ctrl.Watch(inf, always); err != nil {
 			return nil, fmt.Errorf("ingress: %w", err)
 		}
 	}
-	if err := in.ctrl.Watch(secInf.Informer(), secretKey); err != nil {
-		return nil, fmt.Errorf("ingress: %w", err)
+	if cfg.HTTPSAddr != "" {
+		if err := in.ctrl.Watch(secInf.Informer(), secretKey); err != nil {
+			return nil, fmt.Errorf("ingress: %w", err)
+		}
+		in.secrets = secInf.Lister()
 	}
 	in.ingresses, in.classes = ingInf.Lister(), classInf.Lister()
-	in.services, in.slices, in.secrets = svcInf.Lister(), sliceInf.Lister(), secInf.Lister()
+	in.services, in.slices = svcInf.Lister(), sliceInf.Lister()
 	if err := in.listen(); err != nil {
 		return nil, err
 	}
 	return in, nil
 }
 
+// tlsSecretsOnly narrows the Secret informer to certificates (field
+// selector type=kubernetes.io/tls, which Skiff's API server supports like
+// Kubernetes'), so that the controller does not cache a cluster's other
+// Secrets (service account tokens, Helm releases, ...). A certificate in
+// a Secret of another type (e.g. Opaque with tls.crt/tls.key) is not
+// served: the Ingress falls back to the default certificate.
+func tlsSecretsOnly(o *metav1.ListOptions) {
+	o.FieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
+}
+
 // secretKey rebuilds the table for changes to Secrets holding a
-// certificate only, not for the many other Secrets of a cluster (service
-// account tokens, Helm releases, ...).
+// certificate only (a second line of defence behind tlsSecretsOnly).
 func secretKey(obj interface{}) (string, bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
@@ -150,18 +170,27 @@ func (in *Ingress) Proxy() *Proxy { return in.proxy }
 // (for up to ten seconds) before it returns.
 func (in *Ingress) Run(ctx context.Context) error {
 	defer in.factory.Shutdown()
+	defer in.tlsOnly.Shutdown()
 	g, ctx := errgroup.WithContext(ctx)
-	var servers []*http.Server
+	var shutdowns []func(context.Context) error
 	serve := func(ln net.Listener, tlsCfg *tls.Config) {
 		srv := &http.Server{Handler: in.proxy, TLSConfig: tlsCfg, ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(in.log.Handler(), slog.LevelDebug)}
-		servers = append(servers, srv)
+		// Plain HTTP goes through the Front (HTTP/1.1 without net/http's
+		// per-request costs, the rest handed to srv); HTTPS through srv.
+		var front *Front
+		if tlsCfg == nil {
+			front = NewFront(in.proxy, srv)
+			shutdowns = append(shutdowns, front.Shutdown)
+		} else {
+			shutdowns = append(shutdowns, srv.Shutdown)
+		}
 		g.Go(func() error {
 			var err error
 			if tlsCfg != nil {
 				err = srv.ServeTLS(ln, "", "")
 			} else {
-				err = srv.Serve(ln)
+				err = front.Serve(ln)
 			}
 			if errors.Is(err, http.ErrServerClosed) {
 				return nil
@@ -179,14 +208,17 @@ func (in *Ingress) Run(ctx context.Context) error {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		for _, s := range servers {
-			_ = s.Shutdown(sctx)
+		for _, shutdown := range shutdowns {
+			_ = shutdown(sctx)
 		}
 		in.proxy.CloseIdleConnections()
 		return nil
 	})
-	g.Go(func() error { in.ensureClass(ctx); return nil })
+	if !in.cfg.SkipDefaultClass {
+		g.Go(func() error { in.ensureClass(ctx); return nil })
+	}
 	in.factory.Start(ctx.Done())
+	in.tlsOnly.Start(ctx.Done())
 	g.Go(func() error { return in.ctrl.Run(ctx) })
 	in.log.Info("ingress serving", "http", in.HTTPAddr(), "https", in.HTTPSAddr())
 	return g.Wait()
@@ -245,6 +277,9 @@ func (in *Ingress) snapshot() (Snapshot, error) {
 	}
 	if s.EndpointSlices, err = in.slices.List(labels.Everything()); err != nil {
 		return s, fmt.Errorf("ingress: listing endpointslices: %w", err)
+	}
+	if in.secrets == nil {
+		return s, nil
 	}
 	if s.Secrets, err = in.secrets.List(labels.Everything()); err != nil {
 		return s, fmt.Errorf("ingress: listing secrets: %w", err)

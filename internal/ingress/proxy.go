@@ -19,6 +19,9 @@ type Proxy struct {
 	table     atomic.Pointer[Table]
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
+	pool      *upstreamPool // the lean forwarder's connections
+	bufs      *bufferPool
+	leanOff   bool // tests: ReverseProxy for everything
 	log       *slog.Logger
 }
 
@@ -29,7 +32,7 @@ func NewProxy(log *slog.Logger) *Proxy {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Proxy{log: log}
+	p := &Proxy{log: log, pool: newUpstreamPool(), bufs: newBufferPool()}
 	p.transport = &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          4096,
@@ -46,7 +49,7 @@ func NewProxy(log *slog.Logger) *Proxy {
 			pr.SetXForwarded()
 		},
 		Transport:  &retryTransport{next: p.transport},
-		BufferPool: newBufferPool(),
+		BufferPool: p.bufs,
 		ErrorLog:   slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if !errors.Is(err, context.Canceled) {
@@ -67,10 +70,15 @@ func (p *Proxy) SetTable(t *Table) { p.table.Store(t) }
 func (p *Proxy) Table() *Table { return p.table.Load() }
 
 // CloseIdleConnections drops pooled connections to endpoints.
-func (p *Proxy) CloseIdleConnections() { p.transport.CloseIdleConnections() }
+func (p *Proxy) CloseIdleConnections() {
+	p.transport.CloseIdleConnections()
+	p.pool.closeIdle()
+}
 
 // ServeHTTP routes a request: 404 without a matching rule or default
-// backend, 503 when the backend has no ready endpoints.
+// backend, 503 when the backend has no ready endpoints. Plain HTTP/1.1
+// requests take the lean forwarder, the rest (upgrades, HTTP/2, HTTP/1.0,
+// Expect: 100-continue, request trailers) httputil.ReverseProxy.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, ok := p.table.Load().Route(r.Host, r.URL.Path)
 	if !ok {
@@ -79,6 +87,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(b.Endpoints) == 0 {
 		http.Error(w, "503 service unavailable: "+b.Problem, http.StatusServiceUnavailable)
+		return
+	}
+	if !p.leanOff && leanEligible(r) {
+		p.forward(w, r, b)
 		return
 	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), backendKey{}, b)))

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/skiff-io/skiff/internal/controller"
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +44,11 @@ type Status struct {
 	ingresses networkinglisters.IngressLister
 	classes   networkinglisters.IngressClassLister
 	nodes     corelisters.NodeLister
+	// published holds the Ingresses ("namespace/name") whose status this
+	// process set, so that it clears the status of those that move to
+	// another controller's class, and only of those.
+	mu        sync.Mutex
+	published map[string]bool
 }
 
 // NewStatus wires the status writer's informers.
@@ -53,7 +59,7 @@ func NewStatus(cfg StatusConfig) (*Status, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Status{cfg: cfg, factory: informers.NewSharedInformerFactory(cfg.Client, 0)}
+	s := &Status{cfg: cfg, published: map[string]bool{}, factory: informers.NewSharedInformerFactory(cfg.Client, 0)}
 	var err error
 	if s.ctrl, err = controller.New(controller.Config{Name: "ingress-status", Reconciler: s, Logger: cfg.Logger}); err != nil {
 		return nil, fmt.Errorf("ingress status: %w", err)
@@ -132,6 +138,9 @@ func (s *Status) Reconcile(ctx context.Context, key string) error {
 	}
 	ing, err := s.ingresses.Ingresses(ns).Get(name)
 	if apierrors.IsNotFound(err) {
+		s.mu.Lock()
+		delete(s.published, key)
+		s.mu.Unlock()
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("ingress status: %w", err)
@@ -139,9 +148,6 @@ func (s *Status) Reconcile(ctx context.Context, key string) error {
 	classes, err := s.classes.List(labels.Everything())
 	if err != nil {
 		return fmt.Errorf("ingress status: %w", err)
-	}
-	if !Serves(ing, classes) {
-		return nil
 	}
 	ips := s.cfg.NodeIPs
 	if len(ips) == 0 {
@@ -151,16 +157,41 @@ func (s *Status) Reconcile(ctx context.Context, key string) error {
 		}
 		ips = NodeAddresses(nodes)
 	}
-	want := LoadBalancerStatus(ips)
-	if equalLB(ing.Status.LoadBalancer.Ingress, want) {
-		return nil
+	served := Serves(ing, classes)
+	s.mu.Lock()
+	ours := s.published[key]
+	s.mu.Unlock()
+	want, update := StatusUpdate(served, ours, ing.Status.LoadBalancer.Ingress, LoadBalancerStatus(ips))
+	if update {
+		upd := ing.DeepCopy()
+		upd.Status.LoadBalancer.Ingress = want
+		if _, err := s.cfg.Client.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("ingress status %s: %w", key, err)
+		}
 	}
-	upd := ing.DeepCopy()
-	upd.Status.LoadBalancer.Ingress = want
-	if _, err := s.cfg.Client.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, upd, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("ingress status %s: %w", key, err)
+	s.mu.Lock()
+	if served {
+		s.published[key] = true
+	} else {
+		delete(s.published, key)
 	}
+	s.mu.Unlock()
 	return nil
+}
+
+// StatusUpdate decides an Ingress's status.loadBalancer.ingress: ours
+// (the addresses in want) while this controller serves it; cleared once
+// it no longer does (its class now names another controller, or none)
+// when this controller published the status still there (ours) and it
+// shows our addresses; otherwise left alone, as another controller's.
+func StatusUpdate(served, ours bool, cur, want []networkingv1.IngressLoadBalancerIngress) ([]networkingv1.IngressLoadBalancerIngress, bool) {
+	switch {
+	case served:
+		return want, !equalLB(cur, want)
+	case ours && len(cur) > 0 && equalLB(cur, want):
+		return nil, true
+	}
+	return cur, false
 }
 
 // NodeAddresses picks each Node's InternalIP (else ExternalIP), sorted,

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -44,6 +45,32 @@ func TestNodeStatusChanged(t *testing.T) {
 	for _, tt := range tests {
 		if got := nodeStatusChanged(tt.old, tt.cur); got != tt.want {
 			t.Errorf("%s: nodeStatusChanged = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestStatusUpdate(t *testing.T) {
+	ours := LoadBalancerStatus([]string{"192.0.2.1", "192.0.2.2"})
+	other := LoadBalancerStatus([]string{"198.51.100.7"})
+	tests := []struct {
+		name            string
+		served, wroteIt bool
+		cur             []networkingv1.IngressLoadBalancerIngress
+		want            []networkingv1.IngressLoadBalancerIngress
+		update          bool
+	}{
+		{"served, no status yet", true, false, nil, ours, true},
+		{"served, up to date", true, true, ours, ours, false},
+		{"served, addresses changed", true, true, other, ours, true},
+		{"class moved away: cleared", false, true, ours, nil, true},
+		{"class moved away, another controller wrote its status", false, true, other, other, false},
+		{"never ours with our addresses: left alone", false, false, ours, ours, false},
+		{"not served, no status", false, true, nil, nil, false},
+	}
+	for _, tt := range tests {
+		got, update := StatusUpdate(tt.served, tt.wroteIt, tt.cur, ours)
+		if update != tt.update || !equalLB(got, tt.want) {
+			t.Errorf("%s: %v %v, want %v %v", tt.name, got, update, tt.want, tt.update)
 		}
 	}
 }

@@ -283,14 +283,18 @@ func startMultiNode(t *testing.T, archives []string, nodes int, agentArgs ...str
 			t.Fatalf("building the harness network: %v", err)
 		}
 	}
-	dnsPorts, err := testserver.FreePorts(1)
+	ports, err := testserver.FreePorts(3)
 	if err != nil {
 		t.Fatalf("free ports: %v", err)
 	}
-	m.server = startServer(t, "--disable-agent", "--disable-ingress",
+	// The server's ingress component creates the default IngressClass and
+	// writes Ingress statuses; its proxy listens on free ports of the host
+	// (the nodes' proxies, in the agents, on port 80 of theirs).
+	m.server = startServer(t, "--disable-agent",
 		"--bind-address", "0.0.0.0", "--tls-san", m.names.serverIP(), "--node-ip", m.names.serverIP(),
 		"--node-monitor-grace-period", mnGracePeriod.String(),
-		"--cluster-dns-address", "0.0.0.0:"+strconv.Itoa(dnsPorts[0]),
+		"--cluster-dns-address", "0.0.0.0:"+strconv.Itoa(ports[0]),
+		"--ingress-http-port", strconv.Itoa(ports[1]), "--ingress-https-port", strconv.Itoa(ports[2]),
 		"--cluster-cidr", m.names.clusterCIDR(), "--service-cidr", m.names.serviceCIDR())
 	m.k = newKubectl(t, m.server)
 	m.waitServerReachable(t, nodes)

@@ -75,3 +75,21 @@ echo-d
 		t.Errorf("parseMNPods = %+v, want only echo-a", got)
 	}
 }
+
+func TestParseCurlStatus(t *testing.T) {
+	for _, tc := range []struct {
+		out  string
+		code int
+		body string
+	}{
+		{"hostname=a\nmessage=x\n200", 200, "hostname=a\nmessage=x"},
+		{"default backend - 404\n404", 404, "default backend - 404"},
+		{"\n000", 0, ""},
+		{"curl: (7) Failed to connect", 0, "curl: (7) Failed to connect"},
+	} {
+		code, body := parseCurlStatus(tc.out)
+		if code != tc.code || body != tc.body {
+			t.Errorf("parseCurlStatus(%q) = %d %q, want %d %q", tc.out, code, body, tc.code, tc.body)
+		}
+	}
+}

@@ -22,7 +22,8 @@ const (
 // its own, joined to one `skiff server` (multinode_harness_test.go): the
 // nodes register Ready with pod CIDRs of their own; pods on different
 // nodes reach each other by pod IP and by Service name; a NodePort answers
-// on every node; a node cut off from the network goes NotReady, its pod is
+// on every node; TestNodeAgent's Service, ingress and scale-down scenarios
+// pass with the replicas on different nodes; a node cut off from the network goes NotReady, its pod is
 // recreated on another node, and it comes back Ready when reconnected.
 // The scenarios run in order on one harness (the later ones rely on the
 // earlier ones' nodes being Ready).
@@ -34,6 +35,9 @@ func TestMultiNode(t *testing.T) {
 		mnScenario{"nodes-ready", scenarioMNNodesReady},
 		mnScenario{"cross-node-pods", scenarioMNCrossNode},
 		mnScenario{"nodeport-every-node", scenarioMNNodePort},
+		mnScenario{"services", scenarioMNServices},
+		mnScenario{"ingress", scenarioMNIngress},
+		mnScenario{"scale-down", scenarioMNScaleDown},
 		mnScenario{"node-cut-off", scenarioMNCutOff},
 		mnScenario{"no-flapping", scenarioMNNoFlapping})
 }

@@ -299,3 +299,51 @@ func keepLogs(t testing.TB, dir string, logs ...string) {
 	}
 	t.Logf("logs kept in %s", dir)
 }
+
+// serviceCluster is what the Service, ingress and scale-down scenarios
+// need of a cluster, so that the same scenarios run on one node
+// (*nodeCluster) and across several (*multiNode).
+type serviceCluster interface {
+	// scenario creates the scenario's namespace and returns kubectl.
+	scenario(t *testing.T, ns string) (*kubectl, string)
+	// hostGet sends one GET from "the host" (the test process on one
+	// node; a node's network namespace in the harness), with the given
+	// Host header unless it is empty: status and body, or 0 and the
+	// error.
+	hostGet(url, host string) (int, string)
+	// ingressURLs are the base URLs of the ingress proxies, as the host
+	// reaches them: one per node.
+	ingressURLs() []string
+	// nodeIPs are the nodes' InternalIPs.
+	nodeIPs(k *kubectl) []string
+	// spread is a fragment of a pod template's spec (indented for
+	// "    spec:") that puts the replicas of app on different nodes; ""
+	// on one node.
+	spread(app string) string
+}
+
+func (c *nodeCluster) hostGet(url, host string) (int, string) { return hostGet(url, host) }
+
+func (c *nodeCluster) ingressURLs() []string {
+	return []string{"http://127.0.0.1:" + strconv.Itoa(c.ingressPort)}
+}
+
+func (c *nodeCluster) nodeIPs(k *kubectl) []string {
+	k.t.Helper()
+	return []string{k.get("", "node/"+agentNodeName, `{.status.addresses[?(@.type=="InternalIP")].address}`)}
+}
+
+func (c *nodeCluster) spread(string) string { return "" }
+
+// hostGetOK polls a URL from the cluster's host until it answers 200
+// within the deadline, and returns the body.
+func hostGetOK(t testing.TB, c serviceCluster, url string, deadline time.Duration) string {
+	t.Helper()
+	var body string
+	eventually(t, deadline, "200 from GET "+url+" on the host", func() (bool, string) {
+		code, b := c.hostGet(url, "")
+		body = b
+		return code == 200, fmt.Sprintf("%d %s", code, b)
+	})
+	return body
+}

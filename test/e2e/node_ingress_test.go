@@ -5,16 +5,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// scenarioIngress: the built-in ingress (class skiff, the default) routes
+// scenarioIngress runs runIngress on TestNodeAgent's node.
+func scenarioIngress(t *testing.T, c *nodeCluster) { runIngress(t, c) }
+
+// runIngress: the built-in ingress (class skiff, the default) routes
 // demo.example.com/ and demo.example.com/api to two Services of real pods
-// and answers 404 for hosts it does not know.
-func scenarioIngress(t *testing.T, c *nodeCluster) {
+// and answers 404 for hosts it does not know, on every node's ingress
+// proxy.
+func runIngress(t *testing.T, c serviceCluster) {
 	k, ns := c.scenario(t, "node-ingress")
 	k.apply(ns, "ingress.yaml", `apiVersion: apps/v1
 kind: Deployment
@@ -67,15 +70,16 @@ spec:
 	if got := k.ok("get", "ingressclass", "skiff", "-o", "jsonpath={.metadata.annotations.ingressclass\\.kubernetes\\.io/is-default-class}"); got != "true" {
 		t.Errorf("IngressClass skiff default annotation = %q, want true", got)
 	}
-	base := "http://127.0.0.1:" + strconv.Itoa(c.ingressPort)
-	for path, want := range map[string]string{"/": "message=from-front", "/api": "message=from-api", "/api/users": "message=from-api", "/apix": "message=from-front"} {
-		eventually(t, podDeadline, "ingress routes "+path, func() (bool, string) {
-			code, body := hostGet(base+path, "demo.example.com")
-			return code == http.StatusOK && strings.Contains(body, want), fmt.Sprintf("%d %s", code, body)
-		})
-	}
-	if code, body := hostGet(base+"/", "unknown.example.com"); code != http.StatusNotFound {
-		t.Errorf("unknown host: %d %s, want 404", code, body)
+	for _, base := range c.ingressURLs() {
+		for path, want := range map[string]string{"/": "message=from-front", "/api": "message=from-api", "/api/users": "message=from-api", "/apix": "message=from-front"} {
+			eventually(t, podDeadline, "ingress at "+base+" routes "+path, func() (bool, string) {
+				code, body := c.hostGet(base+path, "demo.example.com")
+				return code == http.StatusOK && strings.Contains(body, want), fmt.Sprintf("%d %s", code, body)
+			})
+		}
+		if code, body := c.hostGet(base+"/", "unknown.example.com"); code != http.StatusNotFound {
+			t.Errorf("ingress at %s, unknown host: %d %s, want 404", base, code, body)
+		}
 	}
 }
 

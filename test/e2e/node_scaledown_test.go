@@ -8,10 +8,14 @@ import (
 	"time"
 )
 
-// scenarioScaleDown: requests to a Service keep succeeding while its
-// Deployment scales down. The pods use a preStop sleep, as Kubernetes
-// recommends, so that their endpoints leave the proxy before they stop.
-func scenarioScaleDown(t *testing.T, c *nodeCluster) {
+// scenarioScaleDown runs runScaleDown on TestNodeAgent's node.
+func scenarioScaleDown(t *testing.T, c *nodeCluster) { runScaleDown(t, c) }
+
+// runScaleDown: requests to a Service keep succeeding while its
+// Deployment scales down (its replicas on different nodes when there are
+// several). The pods use a preStop sleep, as Kubernetes recommends, so
+// that their endpoints leave every node's proxy before they stop.
+func runScaleDown(t *testing.T, c serviceCluster) {
 	k, ns := c.scenario(t, "node-scaledown")
 	k.apply(ns, "steady.yaml", `apiVersion: apps/v1
 kind: Deployment
@@ -23,7 +27,7 @@ spec:
     metadata: {labels: {app: steady}}
     spec:
       terminationGracePeriodSeconds: 10
-      containers:
+`+c.spread("steady")+`      containers:
       - name: echo
         image: `+echoImage+`
         readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
@@ -44,6 +48,7 @@ spec:
 `, "deployment.apps/steady created", "service/steady created", "pod/load created")
 	k.ok("rollout", "status", "deployment/steady", "-n", ns, podTimeout())
 	k.waitPodReady(ns, "load")
+	requireSpread(t, c, k, ns, "steady")
 	eventually(t, podDeadline, "the Service answers", func() (bool, string) {
 		r := k.run("exec", "-n", ns, "load", "--", "timeout", "5", "wget", "-qO-", "http://steady/")
 		return r.code == 0, r.String()

@@ -2,15 +2,22 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// scenarioServices: pods reach a Service by ClusterIP, short name and full
+// scenarioServices runs runServices on TestNodeAgent's node.
+func scenarioServices(t *testing.T, c *nodeCluster) { runServices(t, c) }
+
+// runServices: pods reach a Service by ClusterIP, short name and full
 // DNS name through the Service proxy and the cluster DNS; requests spread
-// over the replicas; the host reaches ClusterIPs and NodePorts; nslookup
-// answers for ClusterIP and headless Services.
-func scenarioServices(t *testing.T, c *nodeCluster) {
+// over the replicas (on different nodes when there are several); the host
+// reaches ClusterIPs and every node's NodePort; nslookup answers for
+// ClusterIP, headless and ExternalName Services; ClientIP affinity pins a
+// client to one replica; a LoadBalancer Service gets the nodes' addresses
+// and answers on them.
+func runServices(t *testing.T, c serviceCluster) {
 	k, ns := c.scenario(t, "node-services")
 	k.apply(ns, "services.yaml", `apiVersion: apps/v1
 kind: Deployment
@@ -21,7 +28,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
-      containers:
+`+c.spread("web")+`      containers:
       - {name: echo, image: `+echoImage+`}
 ---
 apiVersion: v1
@@ -65,6 +72,7 @@ spec:
 		"service/web-sticky created", "service/web-lb created", "service/web-alias created", "pod/client created")
 	k.ok("rollout", "status", "deployment/web", "-n", ns, podTimeout())
 	k.waitPodReady(ns, "client")
+	requireSpread(t, c, k, ns, "web")
 	clusterIP := k.get(ns, "service/web", "{.spec.clusterIP}")
 	fqdn := "web." + ns + ".svc.cluster.local"
 	for _, target := range []string{clusterIP, "web", fqdn} {
@@ -114,16 +122,22 @@ spec:
 		r := k.run("exec", "-n", ns, "client", "--", "nslookup", "web-alias."+ns+".svc.cluster.local")
 		return r.code == 0 && strings.Contains(r.stdout, "canonical name = "+fqdn) && strings.Contains(r.stdout, clusterIP), r.String()
 	})
-	// The host reaches the ClusterIP and the NodePort on the node's address.
-	wantContains(t, httpGet(t, "http://"+clusterIP+"/", podDeadline), "hostname=web-")
+	// The host reaches the ClusterIP, and the NodePort on every node's
+	// address.
+	wantContains(t, hostGetOK(t, c, "http://"+clusterIP+"/", podDeadline), "hostname=web-")
 	nodePort := k.get(ns, "service/web-np", "{.spec.ports[0].nodePort}")
-	nodeIP := k.get("", "node/"+agentNodeName, `{.status.addresses[?(@.type=="InternalIP")].address}`)
-	wantContains(t, httpGet(t, "http://"+nodeIP+":"+nodePort+"/", podDeadline), "hostname=web-")
+	nodeIPs := c.nodeIPs(k)
+	for _, ip := range nodeIPs {
+		wantContains(t, hostGetOK(t, c, "http://"+ip+":"+nodePort+"/", podDeadline), "hostname=web-")
+	}
 	// The built-in service load balancer gives the LoadBalancer Service the
-	// node's address, and it answers there on the Service's port.
-	eventually(t, podDeadline, "LoadBalancer ingress is the node's address", func() (bool, string) {
-		ip := k.get(ns, "service/web-lb", "{.status.loadBalancer.ingress[0].ip}")
-		return ip == nodeIP, ip
+	// nodes' addresses, and it answers there on the Service's port.
+	want := slices.Sorted(slices.Values(nodeIPs))
+	eventually(t, podDeadline, "LoadBalancer ingress is the nodes' addresses", func() (bool, string) {
+		got := slices.Sorted(slices.Values(strings.Fields(k.get(ns, "service/web-lb", "{.status.loadBalancer.ingress[*].ip}"))))
+		return slices.Equal(got, want), fmt.Sprintf("%v, want %v", got, want)
 	})
-	wantContains(t, httpGet(t, "http://"+nodeIP+":18088/", podDeadline), "hostname=web-")
+	for _, ip := range nodeIPs {
+		wantContains(t, hostGetOK(t, c, "http://"+ip+":18088/", podDeadline), "hostname=web-")
+	}
 }

@@ -45,6 +45,7 @@ func DefaultClusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 		clusterBinding(KubeControllerManagerUser, userSubject(KubeControllerManagerUser)),
 		clusterBinding(SkiffDNSUser, userSubject(SkiffDNSUser)),
 		clusterBinding(SkiffIngressUser, userSubject(SkiffIngressUser)),
+		clusterBinding(SkiffNodeIngressRole, groupSubject(user.NodesGroup)),
 		clusterBinding(SkiffServiceLBUser, userSubject(SkiffServiceLBUser)),
 	}
 }

@@ -14,7 +14,9 @@ const (
 	KubeProxyUser             = "system:kube-proxy"
 	SkiffDNSUser              = "system:skiff-dns"
 	SkiffIngressUser          = "system:skiff-ingress"
-	SkiffServiceLBUser        = "system:skiff-servicelb"
+	// SkiffNodeIngressRole lets nodes read what their ingress proxy routes.
+	SkiffNodeIngressRole = "system:skiff-node-ingress"
+	SkiffServiceLBUser   = "system:skiff-servicelb"
 	// MonitoringGroup may read the metrics and health endpoints.
 	MonitoringGroup = "system:monitoring"
 )
@@ -54,6 +56,10 @@ func skiffClusterRoles() []*rbacv1.ClusterRole {
 			rule(read(), discoveryGroup, "endpointslices"),
 			eventsRule(),
 		}, leaderLease(ingressStatusLease)...)...),
+		// Every `skiff agent` runs an ingress proxy (plain HTTP) as its
+		// node: it needs the routing objects, which the Node authorizer
+		// does not cover.
+		clusterRole(SkiffNodeIngressRole, rule(read(), networkingGroup, "ingresses", "ingressclasses")),
 		// servicelb runs inside the controller manager today; this
 		// identity is for running it on its own.
 		clusterRole(SkiffServiceLBUser,
