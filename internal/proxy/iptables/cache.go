@@ -12,21 +12,9 @@ import (
 // addresses change). Its result always equals Rules' for the same state.
 // It is not safe for concurrent use.
 type Cache struct {
-	// globals holds the node name, cluster CIDR and NodePort addresses
-	// the entries were rendered with (its Services are unused).
-	globals state.State
-	valid   bool
-	entries map[string]*cacheEntry // by portKey
-	gen     uint64
+	memo state.Memo[[]chainRules]
 	// sizes are the previous rule set's chain counts, to size the next.
 	natSize, filterSize int
-}
-
-// cacheEntry is one Service port's rules, as rendered from sp.
-type cacheEntry struct {
-	sp   state.ServicePort // a deep copy
-	frag []chainRules
-	gen  uint64 // the last rules call that used it
 }
 
 // chainRules is one Service port's rules in one chain: all of them for a
@@ -41,12 +29,10 @@ type chainRules struct {
 func NewCache() *Cache { return &Cache{} }
 
 // Reset forgets every Service port.
-func (c *Cache) Reset() {
-	c.entries, c.valid = nil, false
-}
+func (c *Cache) Reset() { c.memo.Reset() }
 
 // Len is the number of Service ports cached.
-func (c *Cache) Len() int { return len(c.entries) }
+func (c *Cache) Len() int { return c.memo.Len() }
 
 // Rules is Rules(st), reusing the rules of every Service port that has
 // not changed since the previous call. The rule set shares its slices
@@ -62,26 +48,16 @@ func (c *Cache) rules(st *state.State, keep bool) Ruleset {
 		TableFilter: make(map[string][]string, c.filterSize),
 	}}
 	header(w)
-	if keep && (!c.valid || !state.SameGlobals(&c.globals, st)) {
-		c.entries = map[string]*cacheEntry{}
-		c.globals = state.State{NodeName: st.NodeName, ClusterCIDR: st.ClusterCIDR, NodePortIPs: slices.Clone(st.NodePortIPs)}
-		c.valid = true
+	if keep {
+		c.memo.Begin(st)
 	}
-	c.gen++
 	for i := range st.Services {
 		sp := &st.Services[i]
 		if !keep {
 			w.servicePort(st, sp)
 			continue
 		}
-		key := portKey(sp)
-		e := c.entries[key]
-		if e == nil || !e.sp.Equal(sp) {
-			e = &cacheEntry{sp: sp.Clone(), frag: renderFragment(st, sp)}
-			c.entries[key] = e
-		}
-		e.gen = c.gen
-		for _, cr := range e.frag {
+		for _, cr := range c.memo.Get(sp, func() []chainRules { return renderFragment(st, sp) }) {
 			if cur, ok := w.rs[cr.table][cr.chain]; ok {
 				w.rs[cr.table][cr.chain] = append(cur, cr.rules...)
 			} else {
@@ -90,11 +66,7 @@ func (c *Cache) rules(st *state.State, keep bool) Ruleset {
 		}
 	}
 	if keep {
-		for k, e := range c.entries {
-			if e.gen != c.gen {
-				delete(c.entries, k)
-			}
-		}
+		c.memo.End()
 	}
 	trailer(w, st)
 	c.natSize, c.filterSize = len(w.rs[TableNAT]), len(w.rs[TableFilter])

@@ -47,9 +47,7 @@ func hashName(s string) string {
 	return base32.StdEncoding.EncodeToString(sum[:])[:16]
 }
 
-func portKey(sp *state.ServicePort) string {
-	return sp.String() + "/" + string(sp.Protocol)
-}
+func portKey(sp *state.ServicePort) string { return sp.Key() }
 
 func svcChain(sp *state.ServicePort) string { return prefixSVC + hashName(portKey(sp)) }
 func svlChain(sp *state.ServicePort) string { return prefixSVL + hashName(portKey(sp)) }

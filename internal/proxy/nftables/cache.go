@@ -13,20 +13,8 @@ import (
 // result always equals Rules' for the same state. It is not safe for
 // concurrent use.
 type Cache struct {
-	// globals holds the node name, cluster CIDR and NodePort addresses
-	// the entries were computed with (its Services are unused).
-	globals state.State
-	valid   bool
-	entries map[string]*cacheEntry // by portKey
-	gen     uint64
-	chains  int // the previous result's chain count, to size the next
-}
-
-// cacheEntry is one Service port's part of the table, computed from sp.
-type cacheEntry struct {
-	sp   state.ServicePort // a deep copy
-	frag fragment
-	gen  uint64 // the last rules call that used it
+	memo   state.Memo[fragment]
+	chains int // the previous result's chain count, to size the next
 }
 
 // fragment is one Service port's part of the table.
@@ -52,10 +40,10 @@ type affinity struct {
 func NewCache() *Cache { return &Cache{} }
 
 // Reset forgets every Service port.
-func (c *Cache) Reset() { c.entries, c.valid = nil, false }
+func (c *Cache) Reset() { c.memo.Reset() }
 
 // Len is the number of Service ports cached.
-func (c *Cache) Len() int { return len(c.entries) }
+func (c *Cache) Len() int { return c.memo.Len() }
 
 // Rules is Rules(st), reusing the part of every Service port that has not
 // changed since the previous call. The result shares its rule slices
@@ -65,41 +53,28 @@ func (c *Cache) Rules(st *state.State) *Desired { return c.rules(st, true) }
 // rules computes st's table content; with keep, through the cache.
 func (c *Cache) rules(st *state.State, keep bool) *Desired {
 	d := newDesired(st, c.chains)
-	if keep && (!c.valid || !state.SameGlobals(&c.globals, st)) {
-		c.entries = map[string]*cacheEntry{}
-		c.globals = state.State{NodeName: st.NodeName, ClusterCIDR: st.ClusterCIDR, NodePortIPs: slices.Clone(st.NodePortIPs)}
-		c.valid = true
+	if keep {
+		c.memo.Begin(st)
 	}
-	c.gen++
 	for i := range st.Services {
 		sp := &st.Services[i]
 		if !keep {
 			d.servicePort(st, sp)
 			continue
 		}
-		key := portKey(sp)
-		e := c.entries[key]
-		if e == nil || !e.sp.Equal(sp) {
-			e = &cacheEntry{sp: sp.Clone(), frag: renderFragment(st, sp)}
-			c.entries[key] = e
-		}
-		e.gen = c.gen
-		for _, el := range e.frag.elements {
+		frag := c.memo.Get(sp, func() fragment { return renderFragment(st, sp) })
+		for _, el := range frag.elements {
 			d.Maps[el.m][el.key] = el.value
 		}
-		for _, ch := range e.frag.chains {
+		for _, ch := range frag.chains {
 			d.Chains[ch.name] = ch.rules
 		}
-		for _, a := range e.frag.sets {
+		for _, a := range frag.sets {
 			d.AffinitySets[a.set] = a.timeout
 		}
 	}
 	if keep {
-		for k, e := range c.entries {
-			if e.gen != c.gen {
-				delete(c.entries, k)
-			}
-		}
+		c.memo.End()
 	}
 	c.chains = len(d.Chains)
 	return d

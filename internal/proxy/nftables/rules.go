@@ -56,7 +56,7 @@ func hashName(s string) string {
 	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:])[:16])
 }
 
-func portKey(sp *state.ServicePort) string { return sp.String() + "/" + string(sp.Protocol) }
+func portKey(sp *state.ServicePort) string { return sp.Key() }
 
 func serviceChain(sp *state.ServicePort) string  { return "service-" + hashName(portKey(sp)) }
 func localChain(sp *state.ServicePort) string    { return "local-" + hashName(portKey(sp)) }
