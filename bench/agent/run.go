@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/skiff-io/skiff/bench/internal/skiffproc"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,7 @@ type bench struct {
 	bin      string
 	root     string // temporary directory holding everything
 	dataDir  string // the agent server's data dir
-	srv      *server
+	srv      *skiffproc.Proc
 	cs       kubernetes.Interface
 	raw      *rawCRI
 	podCIDR  string
@@ -70,20 +71,20 @@ func (b *bench) measure(ctx context.Context, res *results) error {
 	o := b.o
 	// (c) The reference for memory: the same server without the agent.
 	logf("memory reference: `skiff server --disable-agent`, idle %v", o.idle)
-	na, err := startServer(ctx, b.bin, filepath.Join(b.root, "no-agent"), append(b.cidrFlags(), "--disable-agent"))
+	na, err := skiffproc.Start(ctx, b.bin, filepath.Join(b.root, "no-agent"), append(b.cidrFlags(), "--disable-agent"), time.Minute, "--agent-port")
 	if err != nil {
 		return err
 	}
 	if err := sleepCtx(ctx, o.idle); err != nil {
-		na.stop(10 * time.Second)
+		_, _ = na.Stop(10 * time.Second)
 		return err
 	}
-	res.noAgent = sampleMem(ctx, memSamples, memInterval, func() Mem { m, _ := ReadMem(na.pid()); return m })
-	if err := na.stop(30 * time.Second); err != nil {
+	res.noAgent = sampleMem(ctx, memSamples, memInterval, func() Mem { m, _ := ReadMem(na.Pid()); return m })
+	if _, err := na.Stop(30 * time.Second); err != nil {
 		return err
 	}
 	if res.noAgent.RSS == 0 {
-		return fmt.Errorf("could not read the memory of pid %d", na.pid())
+		return fmt.Errorf("could not read the memory of pid %d", na.Pid())
 	}
 	_ = os.RemoveAll(filepath.Join(b.root, "no-agent"))
 	logf("  VmRSS %s", mb(res.noAgent.RSS))
@@ -96,14 +97,14 @@ func (b *bench) measure(ctx context.Context, res *results) error {
 	res.serverArgs = strings.Join(args, " ")
 	logf("starting `skiff server %s` and waiting for the node to be Ready", res.serverArgs)
 	begin := time.Now()
-	if b.srv, err = startServer(ctx, b.bin, b.dataDir, args); err != nil {
+	if b.srv, err = skiffproc.Start(ctx, b.bin, b.dataDir, args, time.Minute, "--agent-port"); err != nil {
 		return err
 	}
-	if b.cs, err = newClient(b.srv.kubeconfig()); err != nil {
+	if b.cs, err = newClient(b.srv.Kubeconfig()); err != nil {
 		return err
 	}
 	if b.podCIDR, err = waitNodeReady(ctx, b.cs, o.nodeName, 2*time.Minute); err != nil {
-		return fmt.Errorf("%w; server log %s:\n%s", err, b.srv.logPath, tail(b.srv.logPath, 3000))
+		return fmt.Errorf("%w; server log %s:\n%s", err, b.srv.LogPath, skiffproc.Tail(b.srv.LogPath, 3000))
 	}
 	res.nodeReady = time.Since(begin)
 	logf("  node Ready after %s, pod CIDR %s", fmtDur(res.nodeReady), b.podCIDR)
@@ -239,7 +240,7 @@ func (b *bench) readMem(ctx context.Context) procSet {
 		if i > 0 && sleepCtx(ctx, memInterval) != nil {
 			break
 		}
-		if m, err := ReadMem(b.srv.pid()); err == nil {
+		if m, err := ReadMem(b.srv.Pid()); err == nil {
 			server = append(server, m)
 		}
 		c, sh := runtimeProcs(dir)

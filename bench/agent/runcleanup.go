@@ -26,7 +26,7 @@ func (b *bench) cleanup(res *results) {
 		res.cleanupNotes = append(res.cleanupNotes, msg)
 		logf("cleanup: %s", msg)
 	}
-	if b.srv != nil && b.srv.alive() && b.cs != nil {
+	if b.srv.Alive() && b.cs != nil {
 		b.deleteAllPods(ctx, note)
 		if b.raw != nil {
 			if n, err := removeAllSandboxes(ctx, b.raw.rt); err != nil || n > 0 {
@@ -40,7 +40,7 @@ func (b *bench) cleanup(res *results) {
 	if b.raw != nil {
 		b.raw.close()
 	}
-	if err := b.srv.stop(30 * time.Second); err != nil {
+	if _, err := b.srv.Stop(30 * time.Second); err != nil {
 		note("%v", err)
 	}
 	if killed := killLeftovers(b.root); len(killed) > 0 {

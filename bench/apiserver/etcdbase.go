@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/skiff-io/skiff/bench/internal/skiffproc"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func runEtcdBaseline(ctx context.Context, n, clients, valueSize, rangeRuns int) 
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	ports, err := freePorts(2)
+	ports, err := skiffproc.FreePorts(2)
 	if err != nil {
 		return nil, err
 	}

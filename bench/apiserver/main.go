@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/skiff-io/skiff/bench/internal/skiffproc"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -94,17 +95,17 @@ func run(ctx context.Context, o options) (err error) {
 	for i := range o.starts {
 		dir := filepath.Join(root, fmt.Sprintf("start-%d", i))
 		for pass, into := range []*[]time.Duration{&fresh, &restart} {
-			p, err := newSkiffProc(bin, dir, extra)
+			p, err := skiffproc.New(bin, dir, extra)
 			if err != nil {
 				return err
 			}
-			d, err := p.startAndWaitReady(ctx, 60*time.Second)
+			d, err := p.Start(ctx, 60*time.Second)
 			if err != nil {
-				p.stop(10 * time.Second)
+				p.Stop(10 * time.Second)
 				return err
 			}
 			*into = append(*into, d)
-			sd, err := p.stop(15 * time.Second)
+			sd, err := p.Stop(15 * time.Second)
 			if err != nil {
 				return err
 			}
@@ -116,16 +117,16 @@ func run(ctx context.Context, o options) (err error) {
 	res.ReadyFresh, res.ReadyRestart, res.Shutdown = Summarize(fresh), Summarize(restart), Summarize(shutdown)
 
 	// The server the load runs against.
-	p, err := newSkiffProc(bin, filepath.Join(root, "main"), extra)
+	p, err := skiffproc.New(bin, filepath.Join(root, "main"), extra)
 	if err != nil {
 		return err
 	}
-	if _, err := p.startAndWaitReady(ctx, 60*time.Second); err != nil {
-		p.stop(10 * time.Second)
+	if _, err := p.Start(ctx, 60*time.Second); err != nil {
+		p.Stop(10 * time.Second)
 		return err
 	}
 	defer func() {
-		if _, serr := p.stop(15 * time.Second); serr != nil && err == nil {
+		if _, serr := p.Stop(15 * time.Second); serr != nil && err == nil {
 			err = serr
 		}
 	}()
@@ -172,7 +173,7 @@ func run(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("pod creates: %d of %d failed, first: %v", res.Create.Errors, o.pods, res.Create.FirstErr)
 	}
 	logf("  %.0f creates/s, p50 %s, p99 %s", res.Create.PerSecond(), fmtDur(res.Create.Latency.P50), fmtDur(res.Create.Latency.P99))
-	res.PodStoredBytes = storedPodSize(ctx, p.etcd, ns, podName(0))
+	res.PodStoredBytes = storedPodSize(ctx, p.EtcdPort, ns, podName(0))
 
 	// (d) lists.
 	jcs, _, err := clientFor(p.Kubeconfig(), jsonCT)

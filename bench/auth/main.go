@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/skiff-io/skiff/bench/internal/skiffproc"
 	"io"
 	"os"
 	"os/exec"
@@ -94,16 +95,16 @@ func run(ctx context.Context, o options) (err error) {
 	// unaudited scenarios alternate and see the same machine noise.
 	extra := strings.Fields(o.serverArgs)
 	logf("starting two skiff servers (audit log on / off)")
-	audited, err := startSkiff(ctx, bin, filepath.Join(root, "audited"), extra, 60*time.Second)
+	audited, err := skiffproc.Start(ctx, bin, filepath.Join(root, "audited"), extra, 60*time.Second)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, audited.stop(15*time.Second)) }()
-	unaudited, err := startSkiff(ctx, bin, filepath.Join(root, "unaudited"), append(extra, "--audit-log-path", "none"), 60*time.Second)
+	defer func() { err = errors.Join(err, stopProc(audited)) }()
+	unaudited, err := skiffproc.Start(ctx, bin, filepath.Join(root, "unaudited"), append(extra, "--audit-log-path", "none"), 60*time.Second)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, unaudited.stop(15*time.Second)) }()
+	defer func() { err = errors.Join(err, stopProc(unaudited)) }()
 
 	c, err := setup(ctx, audited, unaudited, o.pods)
 	if err != nil {
@@ -113,7 +114,7 @@ func run(ctx context.Context, o options) (err error) {
 		return fmt.Errorf("access check: %w", err)
 	}
 	mems := []*Memory{{Label: "audited server"}, {Label: "server with --audit-log-path none"}}
-	procs := []*skiffProc{audited, unaudited}
+	procs := []*skiffproc.Proc{audited, unaudited}
 	for i, p := range procs {
 		if mems[i].Before, err = readRSS(p.Pid()); err != nil {
 			return fmt.Errorf("reading RSS: %w", err)
@@ -164,9 +165,9 @@ func run(ctx context.Context, o options) (err error) {
 		}
 		rep.Memory = append(rep.Memory, *mems[i])
 	}
-	rep.AuditLog = auditLogStats(filepath.Join(audited.dataDir, "audit"))
+	rep.AuditLog = auditLogStats(filepath.Join(audited.DataDir, "audit"))
 	rep.AuditLog.LoadRequests = auditedRequests
-	if b, err := os.ReadFile(audited.logPath); err == nil {
+	if b, err := os.ReadFile(audited.LogPath); err == nil {
 		rep.AuditLog.Dropped = DroppedAuditEvents(string(b))
 	}
 
@@ -191,10 +192,10 @@ func run(ctx context.Context, o options) (err error) {
 // case: admin from each server's kubeconfig, the service accounts' tokens
 // from the TokenRequest API, the user's and node's certificates from the
 // CA.
-func setup(ctx context.Context, audited, unaudited *skiffProc, pods int) (clients, error) {
+func setup(ctx context.Context, audited, unaudited *skiffproc.Proc, pods int) (clients, error) {
 	var c clients
 	cfgs := make([]*rest.Config, 2)
-	for i, p := range []*skiffProc{audited, unaudited} {
+	for i, p := range []*skiffproc.Proc{audited, unaudited} {
 		cfg, err := adminConfig(p.Kubeconfig())
 		if err != nil {
 			return c, err
@@ -222,11 +223,11 @@ func setup(ctx context.Context, audited, unaudited *skiffProc, pods int) (client
 	if err != nil {
 		return c, err
 	}
-	nodeCert, nodeKey, err := clientCert(audited.dataDir, "system:node:"+nodeName, []string{"system:nodes"})
+	nodeCert, nodeKey, err := clientCert(audited.DataDir, "system:node:"+nodeName, []string{"system:nodes"})
 	if err != nil {
 		return c, fmt.Errorf("node certificate: %w", err)
 	}
-	userCert, userKey, err := clientCert(audited.dataDir, certUser, nil)
+	userCert, userKey, err := clientCert(audited.DataDir, certUser, nil)
 	if err != nil {
 		return c, fmt.Errorf("user certificate: %w", err)
 	}
@@ -331,4 +332,10 @@ func environment(ctx context.Context, bin string, o options) Env {
 		e.SkiffVersion = strings.TrimSpace(string(out))
 	}
 	return e
+}
+
+// stopProc stops a server at the end of the benchmark.
+func stopProc(p *skiffproc.Proc) error {
+	_, err := p.Stop(15 * time.Second)
+	return err
 }
