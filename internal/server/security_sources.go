@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -109,15 +110,30 @@ func (r rbacSource) ListClusterRoleBindings() ([]*rbacv1.ClusterRoleBinding, err
 type nodeSource struct{ s *stores }
 
 func (n nodeSource) PodsOnNode(nodeName string) []*corev1.Pod {
-	pods, _ := list[*corev1.Pod](n.s.pods, "")
-	out := pods[:0]
-	for _, p := range pods {
-		if p.Spec.NodeName == nodeName {
-			out = append(out, p)
+	// Filtered while listing, so a node's request does not copy out every
+	// pod in the cluster.
+	res, err := n.s.pods.List(context.Background(), storage.ListOptions{ResourceVersion: "0", Predicate: storage.Predicate{
+		Field:  fields.OneTermEqualSelector("spec.nodeName", nodeName),
+		Fields: podNodeName,
+	}})
+	if err != nil {
+		return nil
+	}
+	out := make([]*corev1.Pod, 0, len(res.Items))
+	for _, it := range res.Items {
+		if pod, ok := it.(*corev1.Pod); ok {
+			out = append(out, pod)
 		}
 	}
 	return out
 }
+func podNodeName(obj runtime.Object) fields.Set {
+	if pod, ok := obj.(*corev1.Pod); ok {
+		return fields.Set{"spec.nodeName": pod.Spec.NodeName}
+	}
+	return nil
+}
+
 func (n nodeSource) GetPod(ns, name string) (*corev1.Pod, error) {
 	return cached[*corev1.Pod](n.s.pods, ns, name)
 }
