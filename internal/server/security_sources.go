@@ -14,10 +14,12 @@ import (
 )
 
 // stores are the storage resources the authenticators, authorizers and
-// admission plug-ins read, all served from the API server's cache.
+// admission plug-ins read, all served from the API server's cache. They
+// are registered here, before the API server registers the same resources.
 type stores struct {
-	secrets, serviceAccounts, pods, nodes, pvcs, pvs, namespaces, storageClasses *storage.Resource
-	roles, clusterRoles, roleBindings, clusterRoleBindings                       *storage.Resource
+	secrets, serviceAccounts, pods, nodes, pvcs, pvs, namespaces, services *storage.Resource
+	limitRanges, quotas, priorityClasses, storageClasses                   *storage.Resource
+	roles, clusterRoles, roleBindings, clusterRoleBindings                 *storage.Resource
 }
 
 func registerStores(store *storage.Store) *stores {
@@ -35,6 +37,10 @@ func registerStores(store *storage.Store) *stores {
 		pvcs:                reg("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true),
 		pvs:                 reg("", "v1", "persistentvolumes", "PersistentVolume", false),
 		namespaces:          reg("", "v1", "namespaces", "Namespace", false),
+		services:            reg("", "v1", "services", "Service", true),
+		limitRanges:         reg("", "v1", "limitranges", "LimitRange", true),
+		quotas:              reg("", "v1", "resourcequotas", "ResourceQuota", true),
+		priorityClasses:     reg("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false),
 		storageClasses:      reg("storage.k8s.io", "v1", "storageclasses", "StorageClass", false),
 		roles:               reg(rbac, "v1", "roles", "Role", true),
 		clusterRoles:        reg(rbac, "v1", "clusterroles", "ClusterRole", false),

@@ -33,8 +33,6 @@ import (
 	"github.com/skiff-io/skiff/internal/storage"
 	"github.com/skiff-io/skiff/internal/version"
 	corev1 "k8s.io/api/core/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
-	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -342,58 +340,28 @@ func newFieldManager() *patch.Manager {
 
 func (s *Server) newAPIServer(store *storage.Store, fields *patch.Manager, bundle *pki.Bundle, sec *security, extra map[string]http.Handler) (*apiserver.Server, error) {
 	resources := all.Resources()
-	nsStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "namespaces"},
-		Kind: corev1.SchemeGroupVersion.WithKind("Namespace"), New: func() runtime.Object { return &corev1.Namespace{} }})
-	svcStore := store.Register(storage.ResourceConfig{GroupResource: schema.GroupResource{Resource: "services"},
-		Kind: corev1.SchemeGroupVersion.WithKind("Service"), New: func() runtime.Object { return &corev1.Service{} }, Namespaced: true})
+	st := sec.st
 	lo, hi, _ := parsePortRange(s.cfg.NodePortRange)
 	alloc, err := admission.NewServiceAllocator(s.cfg.ServiceCIDR, lo, hi, func() ([]*corev1.Service, error) {
-		res, err := svcStore.List(context.Background(), storage.ListOptions{ResourceVersion: "0"})
-		if err != nil {
-			return nil, err
-		}
-		out := make([]*corev1.Service, 0, len(res.Items))
-		for _, it := range res.Items {
-			out = append(out, it.(*corev1.Service))
-		}
-		return out, nil
+		return list[*corev1.Service](st.services, "")
 	})
 	if err != nil {
 		return nil, err
 	}
 	lifecycle := &admission.NamespaceLifecycle{Get: func(name string) (*corev1.Namespace, error) {
-		if obj, err := nsStore.GetCached("", name); err == nil {
-			return obj.(*corev1.Namespace), nil
-		}
-		// The cache may not have seen a namespace created a moment ago.
-		obj, err := nsStore.Get(context.Background(), "", name)
-		if err != nil {
-			return nil, err
-		}
-		return obj.(*corev1.Namespace), nil
+		return get[*corev1.Namespace](context.Background(), st.namespaces, "", name)
 	}}
-	register := func(gr schema.GroupResource, gvk schema.GroupVersionKind, newFn func() runtime.Object, namespaced bool) *storage.Resource {
-		return store.Register(storage.ResourceConfig{GroupResource: gr, Kind: gvk, New: newFn, Namespaced: namespaced})
-	}
-	limitRanges := register(schema.GroupResource{Resource: "limitranges"}, corev1.SchemeGroupVersion.WithKind("LimitRange"),
-		func() runtime.Object { return &corev1.LimitRange{} }, true)
-	quotas := register(schema.GroupResource{Resource: "resourcequotas"}, corev1.SchemeGroupVersion.WithKind("ResourceQuota"),
-		func() runtime.Object { return &corev1.ResourceQuota{} }, true)
-	priorityClasses := register(schema.GroupResource{Group: "scheduling.k8s.io", Resource: "priorityclasses"},
-		schedulingv1.SchemeGroupVersion.WithKind("PriorityClass"), func() runtime.Object { return &schedulingv1.PriorityClass{} }, false)
 	// Kubernetes' order: mutating plug-ins first, quota last so that it
 	// charges for the final object.
-	storageClasses := register(schema.GroupResource{Group: "storage.k8s.io", Resource: "storageclasses"},
-		storagev1.SchemeGroupVersion.WithKind("StorageClass"), func() runtime.Object { return &storagev1.StorageClass{} }, false)
-	chain := []apiserver.Admission{lifecycle, &admission.LimitRanger{Ranges: admission.StoreLister{Store: limitRanges}}, sec.serviceAccounts}
+	chain := []apiserver.Admission{lifecycle, &admission.LimitRanger{Ranges: admission.StoreLister{Store: st.limitRanges}}, sec.serviceAccounts}
 	chain = append(chain, sec.admission...)
 	chain = append(chain,
-		&admission.Priority{Classes: admission.StoreLister{Store: priorityClasses}},
+		&admission.Priority{Classes: admission.StoreLister{Store: st.priorityClasses}},
 		admission.DefaultTolerations{},
-		&admission.DefaultStorageClass{Classes: admission.StoreLister{Store: storageClasses}},
+		&admission.DefaultStorageClass{Classes: admission.StoreLister{Store: st.storageClasses}},
 		admission.CSRRequester{},
 		alloc,
-		&admission.ResourceQuota{Quotas: quotas},
+		&admission.ResourceQuota{Quotas: st.quotas},
 	)
 	return apiserver.New(apiserver.Config{
 		Store:          store,
