@@ -194,14 +194,7 @@ func (t tokenIssuer) TokenRequest(ctx context.Context, ns, name string, tr *auth
 // auditFilterConfig builds the audit filter's configuration from the
 // --audit-* flags; log is nil when auditing is off.
 func (s *Server) auditFilterConfig() (audit.FilterConfig, *audit.LogWriter, error) {
-	cfg := audit.FilterConfig{Logger: s.log}
-	if s.cfg.Audit.PolicyFile != "" {
-		p, err := audit.LoadPolicy(s.cfg.Audit.PolicyFile)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("--audit-policy-file: %w", err)
-		}
-		cfg.Policy = p
-	}
+	cfg := audit.FilterConfig{Logger: s.log, Policy: s.auditPolicy}
 	path, enabled := audit.ResolveLogPath(s.cfg.Audit.LogPath, s.cfg.DataDir)
 	if !enabled {
 		return cfg, nil, nil

@@ -24,6 +24,7 @@ import (
 	"github.com/skiff-io/skiff/internal/apiserver"
 	"github.com/skiff-io/skiff/internal/apiserver/openapi"
 	"github.com/skiff-io/skiff/internal/apiserver/patch"
+	"github.com/skiff-io/skiff/internal/audit"
 	"github.com/skiff-io/skiff/internal/auth/serviceaccount"
 	"github.com/skiff-io/skiff/internal/encryption"
 	"github.com/skiff-io/skiff/internal/etcd"
@@ -74,6 +75,18 @@ type AuditConfig struct {
 	MaxAgeDays int
 }
 
+func (a AuditConfig) validate() error {
+	for _, f := range []struct {
+		flag string
+		v    int
+	}{{"--audit-log-maxsize", a.MaxSizeMB}, {"--audit-log-maxbackup", a.MaxBackups}, {"--audit-log-maxage", a.MaxAgeDays}} {
+		if f.v < 0 {
+			return fmt.Errorf("%s must not be negative, got %d", f.flag, f.v)
+		}
+	}
+	return nil
+}
+
 // Server is a running control plane.
 type Server struct {
 	cfg   Config
@@ -86,6 +99,8 @@ type Server struct {
 	// tokens is the service account token issuer, set in Run before any
 	// component starts.
 	tokens *serviceaccount.Issuer
+	// auditPolicy is --audit-policy-file's policy (nil: the default).
+	auditPolicy *audit.Policy
 }
 
 // New checks cfg and returns a Server; nothing starts until Run.
@@ -114,7 +129,19 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+	srv := &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}
+	if err := cfg.Audit.validate(); err != nil {
+		return nil, err
+	}
+	// A bad policy file stops the server before anything starts.
+	if cfg.Audit.PolicyFile != "" {
+		p, err := audit.LoadPolicy(cfg.Audit.PolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--audit-policy-file: %w", err)
+		}
+		srv.auditPolicy = p
+	}
+	return srv, nil
 }
 
 func parsePortRange(s string) (int, int, error) {
