@@ -1,9 +1,8 @@
 package apiserver
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/skiff-io/skiff/internal/apiserver/status"
 	"net/http"
 	"strings"
 
@@ -12,39 +11,10 @@ import (
 )
 
 // toStatus turns any error into the Status Kubernetes would send.
-func toStatus(err error) *metav1.Status {
-	var s apierrors.APIStatus
-	if errors.As(err, &s) {
-		st := s.Status()
-		if st.Code == 0 {
-			st.Code = http.StatusInternalServerError
-		}
-		return &st
-	}
-	st := apierrors.NewInternalError(err).Status()
-	return &st
-}
+func toStatus(err error) *metav1.Status { return status.From(err) }
 
 // writeError writes err as a Status object with its HTTP code.
-func writeError(w http.ResponseWriter, err error) {
-	st := toStatus(err)
-	st.Kind, st.APIVersion = "Status", "v1"
-	if st.Status == "" {
-		st.Status = metav1.StatusFailure
-	}
-	data, mErr := json.Marshal(st)
-	if mErr != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	if st.Details != nil && st.Details.RetryAfterSeconds > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(st.Details.RetryAfterSeconds))
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(int(st.Code))
-	_, _ = w.Write(data)
-}
+func writeError(w http.ResponseWriter, err error) { status.Write(w, err) }
 
 // methodNotAllowed is Kubernetes' answer to a verb a resource does not serve.
 func methodNotAllowed(verb, resource string) error {

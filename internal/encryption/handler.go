@@ -3,12 +3,13 @@ package encryption
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/skiff-io/skiff/internal/apiserver/status"
+	"github.com/skiff-io/skiff/internal/auth/authorizer"
+	"github.com/skiff-io/skiff/internal/auth/filters"
 	"net/http"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/skiff-io/skiff/internal/auth/user"
 )
@@ -75,19 +76,14 @@ func routeVerb(path, method string) (verb string, allowed bool) {
 
 // forbidden is Kubernetes' refusal of a non-resource request.
 func forbidden(u *user.Info, verb, path string) *apierrors.StatusError {
-	name := user.Anonymous
-	if u != nil {
-		name = u.Name
+	if u == nil {
+		u = &user.Info{Name: user.Anonymous}
 	}
-	return apierrors.NewForbidden(schema.GroupResource{}, "", fmt.Errorf("User %q cannot %s path %q", name, verb, path))
+	return filters.Forbidden(authorizer.Attributes{User: u, Verb: verb, Path: path}, "")
 }
 
 // writeStatus writes err as a Status object with its code.
-func writeStatus(w http.ResponseWriter, err *apierrors.StatusError) {
-	st := err.Status()
-	st.Kind, st.APIVersion = "Status", "v1"
-	writeJSON(w, int(st.Code), st)
-}
+func writeStatus(w http.ResponseWriter, err *apierrors.StatusError) { status.Write(w, err) }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

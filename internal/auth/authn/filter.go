@@ -1,14 +1,13 @@
 package authn
 
 import (
-	"encoding/json"
+	"github.com/skiff-io/skiff/internal/apiserver/status"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/skiff-io/skiff/internal/auth/user"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Filter authenticates every request with auth before next sees it, and
@@ -67,15 +66,5 @@ func isPublicPath(path string, public []string) bool {
 
 // writeUnauthorized answers 401 with Kubernetes' Status body.
 func writeUnauthorized(w http.ResponseWriter) {
-	status := apierrors.NewUnauthorized("Unauthorized").ErrStatus
-	status.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
-	body, err := json.Marshal(status)
-	if err != nil {
-		http.Error(w, "Unauthorized", http.StatusUnauthorized)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = w.Write(append(body, '\n'))
+	status.Write(w, apierrors.NewUnauthorized("Unauthorized"))
 }

@@ -4,6 +4,7 @@ package filters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"github.com/skiff-io/skiff/internal/auth/authorizer"
 	"github.com/skiff-io/skiff/internal/auth/user"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -119,9 +119,7 @@ func Forbidden(attrs authorizer.Attributes, reason string) *apierrors.StatusErro
 	if reason != "" {
 		msg += ": " + reason
 	}
-	if !attrs.ResourceRequest {
-		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden,
-			Reason: metav1.StatusReasonForbidden, Message: "forbidden: " + msg}}
-	}
-	return apierrors.NewForbidden(schema.GroupResource{Group: attrs.APIGroup, Resource: attrs.Resource}, attrs.Name, fmt.Errorf("%s", msg))
+	// A non-resource refusal has no group/resource: its message starts
+	// "forbidden: ".
+	return apierrors.NewForbidden(schema.GroupResource{Group: attrs.APIGroup, Resource: attrs.Resource}, attrs.Name, errors.New(msg))
 }
