@@ -33,14 +33,14 @@ func testBundle(t *testing.T) *pki.Bundle {
 func TestTokenRoundTrip(t *testing.T) {
 	b := testBundle(t)
 	dir := t.TempDir()
-	tok, err := EnsureToken(dir, b.CAPEM())
+	tok, err := LoadOrCreateToken(dir, b.CAPEM(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !tokenIDPattern.MatchString(tok.ID) || !tokenSecretPattern.MatchString(tok.Secret) {
 		t.Fatalf("not a bootstrap token: %q", tok.BootstrapToken())
 	}
-	again, err := EnsureToken(dir, b.CAPEM())
+	again, err := LoadOrCreateToken(dir, b.CAPEM(), slog.New(slog.DiscardHandler))
 	if err != nil || again != tok {
 		t.Fatalf("token changed on reuse: %v %v", again, err)
 	}
@@ -126,7 +126,7 @@ func TestEnsureBootstrapSecret(t *testing.T) {
 
 func TestFetchCA(t *testing.T) {
 	b := testBundle(t)
-	tok, err := EnsureToken(t.TempDir(), b.CAPEM())
+	tok, err := LoadOrCreateToken(t.TempDir(), b.CAPEM(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func insecureClient() *http.Client {
 // that does not match the token is not.
 func TestFetchCARetries(t *testing.T) {
 	b := testBundle(t)
-	tok, err := EnsureToken(t.TempDir(), b.CAPEM())
+	tok, err := LoadOrCreateToken(t.TempDir(), b.CAPEM(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,11 +78,6 @@ func CAHash(caPEM []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// EnsureToken is LoadOrCreateToken logging to slog.Default().
-func EnsureToken(dataDir string, caPEM []byte) (Token, error) {
-	return LoadOrCreateToken(dataDir, caPEM, slog.Default())
-}
-
 // LoadOrCreateToken returns the server's token, creating <dataDir>/token
 // on first use. A token whose CA hash no longer matches, or one in the old
 // format, is replaced with a new bootstrap-form token, and the change is
