@@ -71,6 +71,11 @@ func (rv *Reviewer) Review(ctx context.Context, gr schema.GroupResource, namespa
 		o.Status = rv.decide(ctx, requester, o.Spec.ResourceAttributes, o.Spec.NonResourceAttributes)
 		return o, nil
 	case *authorizationv1.SelfSubjectRulesReview:
+		// spec.namespace is required, as in Kubernetes (kubectl sends
+		// the current namespace).
+		if o.Spec.Namespace == "" {
+			return nil, apierrors.NewBadRequest("no namespace on request")
+		}
 		o.Status = rv.rules(ctx, requester, o.Spec.Namespace)
 		return o, nil
 	case *authenticationv1.SelfSubjectReview:

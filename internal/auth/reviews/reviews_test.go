@@ -50,12 +50,13 @@ func TestReviews(t *testing.T) {
 	ctx := user.WithUser(context.Background(), reader)
 	getPods := &authorizationv1.ResourceAttributes{Namespace: "team", Verb: "get", Resource: "pods"}
 	cases := []struct {
-		name      string
-		gr        string
-		namespace string
-		obj       runtime.Object
-		invalid   bool
-		check     func(t *testing.T, out runtime.Object)
+		name       string
+		gr         string
+		namespace  string
+		obj        runtime.Object
+		invalid    bool
+		badRequest bool
+		check      func(t *testing.T, out runtime.Object)
 	}{
 		{name: "self allowed", gr: "selfsubjectaccessreviews", obj: &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: getPods}},
 			check: func(t *testing.T, out runtime.Object) {
@@ -95,6 +96,7 @@ func TestReviews(t *testing.T) {
 					t.Errorf("status %+v", st)
 				}
 			}},
+		{name: "rules need a namespace", gr: "selfsubjectrulesreviews", obj: &authorizationv1.SelfSubjectRulesReview{}, badRequest: true},
 		{name: "whoami", gr: "selfsubjectreviews", obj: &authenticationv1.SelfSubjectReview{},
 			check: func(t *testing.T, out runtime.Object) {
 				ui := out.(*authenticationv1.SelfSubjectReview).Status.UserInfo
@@ -126,6 +128,12 @@ func TestReviews(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := rv.Review(ctx, schema.GroupResource{Resource: tc.gr}, tc.namespace, tc.obj)
+			if tc.badRequest {
+				if !apierrors.IsBadRequest(err) {
+					t.Fatalf("err %v, want BadRequest", err)
+				}
+				return
+			}
 			if tc.invalid {
 				if !apierrors.IsInvalid(err) {
 					t.Fatalf("err %v, want Invalid", err)
