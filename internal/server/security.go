@@ -123,24 +123,14 @@ func newSecurity(dataDir string, st *stores) (*security, error) {
 
 // handler wraps the API server in the request filters, outermost first:
 // authentication, audit, impersonation, authorization. Requests refused by
-// authentication never reach the audit filter, so a second audit filter
-// outside it records just those 401s.
+// authentication are answered through the audit filter too, so that the
+// log records them.
 func (sec *security) handler(api http.Handler, auditCfg audit.FilterConfig) http.Handler {
 	cfg := filters.Config{Authorizer: sec.authz, Annotate: audit.AddAnnotation}
 	h := filters.Authorization(cfg, api)
 	h = filters.Impersonation(cfg, audit.SetImpersonatedUser, h)
 	h = audit.Filter(auditCfg, h)
-	h = authn.Filter(sec.authn, publicPaths, h)
-	if auditCfg.Sink == nil {
-		return h
-	}
-	unauthenticated := auditCfg
-	unauthenticated.Sink = audit.SinkFunc(func(ev *audit.Event) {
-		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == http.StatusUnauthorized && ev.User.Username == "" {
-			auditCfg.Sink.Process(ev)
-		}
-	})
-	return audit.Filter(unauthenticated, h)
+	return authn.Filter(sec.authn, publicPaths, h, audit.Filter(auditCfg, http.HandlerFunc(authn.Unauthorized)))
 }
 
 // tokenIssuer serves serviceaccounts/<name>/token from the cache.

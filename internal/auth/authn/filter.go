@@ -20,21 +20,25 @@ import (
 //     client with a bad token learns that rather than silently losing its
 //     identity.
 //
-// The 401 body is Kubernetes' Status with reason Unauthorized.
-func Filter(auth Request, publicPaths []string, next http.Handler) http.Handler {
+// Refused requests are passed to unauthorized, which must answer 401 (the
+// audit log wraps Unauthorized to record them); nil means Unauthorized.
+func Filter(auth Request, publicPaths []string, next, unauthorized http.Handler) http.Handler {
+	if unauthorized == nil {
+		unauthorized = http.HandlerFunc(Unauthorized)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok, err := auth.AuthenticateRequest(r)
 		switch {
 		case err != nil:
 			slog.Debug("authentication failed", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
-			writeUnauthorized(w)
+			unauthorized.ServeHTTP(w, r)
 			return
 		case ok:
 			u = withAuthenticatedGroup(u)
 		case isPublicPath(r.URL.Path, publicPaths):
 			u = &user.Info{Name: user.Anonymous, Groups: []string{user.AllUnauthenticated}}
 		default:
-			writeUnauthorized(w)
+			unauthorized.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(user.WithUser(r.Context(), u)))
@@ -64,7 +68,8 @@ func isPublicPath(path string, public []string) bool {
 	return false
 }
 
-// writeUnauthorized answers 401 with Kubernetes' Status body.
-func writeUnauthorized(w http.ResponseWriter) {
+// Unauthorized answers 401 with Kubernetes' Status body (reason
+// Unauthorized).
+func Unauthorized(w http.ResponseWriter, _ *http.Request) {
 	status.Write(w, apierrors.NewUnauthorized("Unauthorized"))
 }

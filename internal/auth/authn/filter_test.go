@@ -49,7 +49,7 @@ func TestFilter(t *testing.T) {
 			r := httptest.NewRequest("GET", tt.path, nil)
 			r.Header.Set("X-Test", tt.who)
 			w := httptest.NewRecorder()
-			Filter(auth, public, next).ServeHTTP(w, r)
+			Filter(auth, public, next, nil).ServeHTTP(w, r)
 			if w.Code != tt.wantCode {
 				t.Fatalf("code %d, want %d", w.Code, tt.wantCode)
 			}
